@@ -9,7 +9,7 @@ from assistant.text import clean_markup
 from ingest.sections import LineInfo
 
 CHUNK_VERSION = "3"  # bump when chunking changes, so indexes are rebuilt
-DEFAULT_TARGET_CHARS = 700
+DEFAULT_TARGET_CHARS = 1000  # measured: best passage cited@3 among 400-1400
 
 
 @dataclass(frozen=True)

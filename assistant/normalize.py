@@ -1,0 +1,93 @@
+"""Question normalization: control characters, shorthand and informal spellings, search expansion."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from assistant.errors import InvalidQuestion, KnowledgeError
+from assistant.text import fold
+
+_WORD = re.compile(r"[\w\u00c0-\u024f%²]+", re.UNICODE)
+_CONTROL = re.compile(r"[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]")
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """Shorthand (folded and case-sensitive), synonyms and filler words, from knowledge/lexicon.toml."""
+
+    shorthand: dict[str, str]
+    shorthand_case: dict[str, str]
+    synonyms: dict[str, tuple[str, ...]]
+    filler: frozenset[str]
+
+
+@lru_cache(maxsize=8)
+def load_lexicon(knowledge_dir: Path) -> Lexicon:
+    """The lexicon, validated: every value a string (or list of strings for synonyms)."""
+    path = knowledge_dir / "lexicon.toml"
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise KnowledgeError(f"{path} : lecture impossible ({exc}).") from exc
+    for table in ("shorthand", "shorthand_case"):
+        for key, value in data.get(table, {}).items():
+            if not isinstance(value, str):
+                raise KnowledgeError(f"{path}, [{table}] « {key} » : la valeur doit être un texte.")
+    for key, value in data.get("synonyms", {}).items():
+        if not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+            raise KnowledgeError(f"{path}, [synonyms] « {key} » : la valeur doit être une liste de textes.")
+    return Lexicon(
+        shorthand={fold(k): v for k, v in data.get("shorthand", {}).items()},
+        shorthand_case=dict(data.get("shorthand_case", {})),
+        synonyms={fold(k): tuple(v) for k, v in data.get("synonyms", {}).items()},
+        filler=frozenset(fold(w) for w in data.get("filler", {}).get("words", [])),
+    )
+
+
+def clean_input(text: str, max_chars: int) -> str:
+    """Validate a raw question: no control characters, not blank, not too long, has letters or digits."""
+    if text is None:
+        raise InvalidQuestion("Veuillez saisir une question.")
+    text = unicodedata.normalize("NFC", str(text))
+    text = _CONTROL.sub(" ", text).replace("\r", " ").replace("\n", " ").replace("\t", " ")
+    text = re.sub(r"\s+", " ", text).strip()
+    if not text:
+        raise InvalidQuestion("Veuillez saisir une question : le champ est vide.")
+    if len(text) > max_chars:
+        raise InvalidQuestion(
+            f"Votre question est trop longue ({len(text)} caractères, {max_chars} au plus). "
+            "Reformulez-la en quelques phrases."
+        )
+    if not any(ch.isalnum() for ch in text):
+        raise InvalidQuestion("Je n'ai trouvé aucun mot dans votre question. Pouvez-vous la reformuler ?")
+    return text
+
+
+def expand_shorthand(text: str, lexicon: Lexicon) -> str:
+    """Replace shorthand and informal spellings by the words of the documents."""
+
+    def repl(m: re.Match[str]) -> str:
+        word = m.group(0)
+        if word in lexicon.shorthand_case:
+            return lexicon.shorthand_case[word]
+        return lexicon.shorthand.get(fold(word), word)
+
+    return _WORD.sub(repl, text)
+
+
+def search_query(normalized: str, lexicon: Lexicon) -> str:
+    """The text to search with: filler words out, synonyms in."""
+    out: list[str] = []
+    for m in _WORD.finditer(normalized):
+        word = m.group(0)
+        key = fold(word)
+        if key in lexicon.filler:
+            continue
+        out.append(word)
+        out.extend(lexicon.synonyms.get(key, ()))
+    return " ".join(out)
