@@ -29,7 +29,7 @@ class Settings:
     max_question_chars: int = 2000
     max_document_bytes: int = 30 * 1024 * 1024
     dense_weight: float = 0.3  # fusion weight of the cosine (lexical gets 1 - w); measured, see README
-    abstain_threshold: float = 0.25  # share of the question (idf) the best passages cover; measured
+    abstain_threshold: float = 0.30  # share of the question (idf) the best passages cover; measured
     kiosk: bool = False
     admin_password: str = field(default="", repr=False)
     log_questions: bool = False

@@ -49,8 +49,8 @@ def clean_markup(text: str) -> str:
 
 def fold(text: str) -> str:
     """Lower case without accents or ligatures: 'Pôle Emploi' -> 'pole emploi'."""
-    text = text.lower().replace("œ", "oe").replace("æ", "ae").replace("\u2019", "'")
-    text = unicodedata.normalize("NFKD", text)
+    text = unicodedata.normalize("NFKD", text).lower()
+    text = text.replace("œ", "oe").replace("æ", "ae").replace("\u2019", "'")
     return "".join(c for c in text if not unicodedata.combining(c))
 
 

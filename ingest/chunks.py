@@ -41,7 +41,9 @@ def blocks_of(lines: list[LineInfo]) -> list[Block]:
         if li.in_toc or li.is_heading or not li.text.strip():
             flush()
             continue
-        if run and (run[-1].section != li.section or ("\t" in li.text) != ("\t" in run[-1].text)):
+        if run and (
+            run[-1].section != li.section or run[-1].page != li.page or ("\t" in li.text) != ("\t" in run[-1].text)
+        ):
             flush()
         run.append(li)
     flush()
@@ -53,7 +55,7 @@ def _merge_tables(blocks: list[Block]) -> list[Block]:
     out: list[Block] = []
     for b in blocks:
         prev = out[-1] if out else None
-        if prev is not None and prev.lines[-1].section == b.lines[0].section:
+        if prev is not None and (prev.lines[-1].section, prev.lines[-1].page) == (b.lines[0].section, b.lines[0].page):
             gap = b.lines[0].number - prev.lines[-1].number
             joins_table = b.is_table and gap <= 3 and (prev.is_table or (prev.chars < 120 and len(prev.lines) <= 2))
             if joins_table or (prev.is_table and gap <= 2 and "\t" in b.lines[0].text):
@@ -96,6 +98,7 @@ def chunk_document(
     for block in blocks_of(lines):
         if group and (
             group[-1].lines[-1].section != block.lines[0].section
+            or group[-1].lines[-1].page != block.lines[0].page
             or sum(b.chars for b in group) + block.chars > target_chars
             or block.is_table != group[-1].is_table
         ):

@@ -1,0 +1,51 @@
+# One task runner for the README, CI and developers.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: setup run ask build test test-fast browser-deps lint eval bench screenshots clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	touch $(STAMP)
+
+setup: $(STAMP)  ## install the project and its tools in .venv
+
+run: setup  ## start the app on the built-in corpus (builds the index on first start)
+	$(BIN)/streamlit run streamlit_app.py --server.headless true
+
+ask: setup  ## make ask Q="Entrées CEP Pôle emploi Occitanie 2021 ?"
+	$(BIN)/cep-assistant ask "$(Q)"
+
+build: setup  ## build the index of the built-in corpus
+	$(BIN)/cep-assistant build
+
+browser-deps:  ## Debian chromium for the browser tests (installed when missing and allowed)
+	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+		|| echo "chromium non installé : les tests navigateur seront ignorés"; \
+	fi
+
+test: setup browser-deps  ## all tests: unit, real corpus and model, app, browser
+	$(BIN)/python -m pytest -q
+
+test-fast: setup  ## unit tests only (fake encoder, tiny corpus)
+	$(BIN)/python -m pytest -q -m "not real and not browser"
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/mypy assistant ingest index
+
+eval: setup  ## score the development questions (needs ../shared)
+	$(BIN)/cep-assistant eval ../shared/eval/dev.jsonl --details
+
+bench: setup  ## speed, memory, quality and scale benchmark
+	$(BIN)/cep-assistant bench --questions ../shared/eval/dev.jsonl --scale 10,100
+
+screenshots: setup browser-deps
+	$(BIN)/python scripts/screenshots.py
+
+clean:
+	rm -rf .cep_index .cep_data .pytest_cache .ruff_cache .mypy_cache

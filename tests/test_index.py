@@ -1,0 +1,123 @@
+"""Index: exact search on a tiny corpus, manifest checks, atomic builds, damaged files detected."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from assistant.errors import IndexUnavailable
+from assistant.pipeline import Assistant, build_index
+from assistant.settings import Settings
+from index.encoders import HashEncoder
+from index.store import HybridIndex, current_build, is_fresh, read_manifest
+from ingest.corpus import load_corpus
+
+
+def test_lexical_search_finds_numbers_written_any_way(corpus_dir: Path, fake_encoder: HashEncoder) -> None:
+    corpus = load_corpus(corpus_dir)
+    index = HybridIndex.build(corpus.chunks, fake_encoder)
+    for query in ("12 345 entrées", "12345 entrées", "12\u202f345 entrées"):
+        top = index.search(query, k=1, mode="lexical")[0]
+        assert "12 345" in top.chunk.quote
+
+
+def test_typos_and_missing_accents_still_match(corpus_dir: Path, fake_encoder: HashEncoder) -> None:
+    index = HybridIndex.build(load_corpus(corpus_dir).chunks, fake_encoder)
+    top = index.search("jardinniers arossent tomattes", k=1, mode="lexical")[0]
+    assert top.chunk.document == "enquete-jardins.txt"
+
+
+def test_hybrid_scores_are_exact_with_the_fake_encoder(corpus_dir: Path, fake_encoder: HashEncoder) -> None:
+    index = HybridIndex.build(load_corpus(corpus_dir).chunks, fake_encoder, dense_weight=0.3)
+    hits = index.search("compost terre potagers", k=2)
+    assert hits[0].chunk.quote.startswith("Les jardiniers") or "compost" in hits[0].chunk.quote
+    assert hits[0].score == pytest.approx(hits[0].score)  # deterministic
+    again = index.search("compost terre potagers", k=2)
+    assert [h.score for h in hits] == [h.score for h in again]
+
+
+def test_manifest_records_model_dimension_corpus_and_chunks(settings: Settings, fake_encoder: HashEncoder) -> None:
+    corpus = load_corpus(settings.corpus_dir)
+    folder = build_index(settings, corpus, fake_encoder)
+    manifest = read_manifest(folder)
+    assert manifest.model == "hash-fake"
+    assert manifest.dim == fake_encoder.dim
+    assert manifest.corpus == corpus.fingerprint
+    assert manifest.chunk_ids == [c.id for c in corpus.chunks]
+    assert is_fresh(settings.index_dir, "hash-fake", corpus.fingerprint)
+    assert not is_fresh(settings.index_dir, "another-model", corpus.fingerprint)
+
+
+def test_rebuild_when_documents_change(settings: Settings, fake_encoder: HashEncoder) -> None:
+    Assistant.load(settings, encoder=fake_encoder)
+    first = current_build(settings.index_dir)
+    (settings.corpus_dir / "nouveau.txt").write_text("Les abeilles font du miel en été.", encoding="utf-8")
+    assistant = Assistant.load(settings, encoder=fake_encoder)
+    assert current_build(settings.index_dir) != first
+    assert assistant.search("abeilles miel", k=1)[0].chunk.document == "nouveau.txt"
+
+
+def test_same_documents_do_not_rebuild(settings: Settings, fake_encoder: HashEncoder) -> None:
+    Assistant.load(settings, encoder=fake_encoder)
+    first = current_build(settings.index_dir)
+    Assistant.load(settings, encoder=fake_encoder)
+    assert current_build(settings.index_dir) == first
+
+
+@pytest.mark.parametrize("victim", ["dense.faiss", "chunks.jsonl", "lexical.npz"])
+def test_damaged_index_is_detected_and_rebuilt(settings: Settings, fake_encoder: HashEncoder, victim: str) -> None:
+    Assistant.load(settings, encoder=fake_encoder)
+    folder = current_build(settings.index_dir)
+    assert folder is not None
+    path = folder / victim
+    path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])  # truncated
+    with pytest.raises(IndexUnavailable):
+        HybridIndex.load(folder, fake_encoder, 0.3)
+    assistant = Assistant.load(settings, encoder=fake_encoder)  # rebuilds instead of answering wrong
+    assert assistant.search("compost", k=1)[0].chunk.document == "enquete-jardins.txt"
+
+
+def test_manifest_of_another_model_triggers_rebuild(settings: Settings, fake_encoder: HashEncoder) -> None:
+    Assistant.load(settings, encoder=fake_encoder)
+    folder = current_build(settings.index_dir)
+    assert folder is not None
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["model"] = "autre-modele"
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    Assistant.load(settings, encoder=fake_encoder)
+    assert current_build(settings.index_dir) != folder
+
+
+def test_interrupted_build_leaves_the_previous_index_usable(
+    settings: Settings, fake_encoder: HashEncoder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    Assistant.load(settings, encoder=fake_encoder)
+    before = current_build(settings.index_dir)
+
+    class Boom(HashEncoder):
+        def encode(self, texts: list[str]):  # noqa: ANN201
+            raise KeyboardInterrupt
+
+    (settings.corpus_dir / "nouveau.txt").write_text("Texte ajouté.", encoding="utf-8")
+    with pytest.raises(KeyboardInterrupt):
+        build_index(settings, load_corpus(settings.corpus_dir), Boom())
+    assert current_build(settings.index_dir) == before
+    assert before is not None
+    HybridIndex.load(before, fake_encoder, 0.3)  # still loads and verifies
+    assert not any(p.name.startswith(".tmp-") for p in (settings.index_dir / "builds").iterdir())
+
+
+def test_missing_index_message_is_french(tmp_path: Path, fake_encoder: HashEncoder) -> None:
+    with pytest.raises(IndexUnavailable, match="Aucun index"):
+        HybridIndex.load(tmp_path, fake_encoder, 0.3)
+
+
+def test_settings_from_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("CEP_INDEX_DIR", str(tmp_path / "idx"))
+    monkeypatch.setenv("CEP_MODEL", "hash-fake")
+    s = Settings.from_env()
+    assert s.index_dir == tmp_path / "idx"
+    assert replace(s, kiosk=True).kiosk

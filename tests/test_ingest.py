@@ -1,0 +1,97 @@
+"""Ingest: sections and pages, chunk ids, tables, PDF pages, and every kind of unreadable file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from assistant.errors import DocumentError
+from ingest.corpus import load_corpus
+from ingest.readers import read_file, read_lines
+from ingest.sections import annotate
+
+
+def make_pdf(path: Path, pages: list[str], password: str | None = None) -> Path:
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.set_font("helvetica", size=12)
+    for text in pages:
+        pdf.add_page()
+        if text:
+            pdf.multi_cell(0, 8, text)
+    if password:
+        pdf.set_encryption(owner_password=password, user_password=password)
+    pdf.output(str(path))
+    return path
+
+
+def test_sections_and_toc_pages(corpus_dir: Path) -> None:
+    lines = annotate(read_file(corpus_dir / "rapport-test.txt"))
+    by_text = {li.text: li for li in lines}
+    fact = by_text["En 2021, Pôle Emploi a enregistré **12 345** entrées en CEP en Occitanie."]
+    assert fact.section == "II › 1. Le Pôle Emploi"
+    assert fact.page == 3
+    assert fact.context == "II. Les chiffres ; 1. Le Pôle Emploi"
+    assert by_text["Il est délivré par cinq opérateurs, dont l'APEC pour les cadres."].section == "I › A"
+    assert all(li.in_toc for li in lines if li.text.startswith("A. Le service\t"))
+
+
+def test_chunks_have_line_spans_and_stable_ids(corpus_dir: Path) -> None:
+    first = load_corpus(corpus_dir)
+    second = load_corpus(corpus_dir)
+    assert [c.id for c in first.chunks] == [c.id for c in second.chunks]
+    table = next(c for c in first.chunks if "Entrants" in c.quote)
+    assert "Pôle Emploi\t12 345\t11 000" in table.quote  # the row stays with its header
+    assert table.lines is not None
+    lines = (corpus_dir / "rapport-test.txt").read_text(encoding="utf-8").splitlines()
+    a, b = table.lines
+    assert table.quote == "\n".join(lines[a - 1 : b]).strip("\n")  # the quote is verbatim
+
+
+def test_toc_is_not_a_chunk(corpus_dir: Path) -> None:
+    corpus = load_corpus(corpus_dir)
+    assert not any("Table des matières" in c.quote for c in corpus.chunks)
+
+
+def test_pdf_pages_reach_the_citation(tmp_path: Path) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    make_pdf(folder / "guide.pdf", ["Introduction au guide.", "", "Le bilan de compétences dure 24 heures."])
+    corpus = load_corpus(folder)
+    assert not corpus.errors
+    chunk = next(c for c in corpus.chunks if "24 heures" in c.text)
+    assert chunk.page == 3  # page 2 has no text and is skipped, numbering is kept
+    assert chunk.citation().page == 3
+
+
+def test_bad_files_are_reported_and_the_rest_goes_on(tmp_path: Path) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "vide.pdf").write_bytes(b"")
+    (folder / "corrompu.pdf").write_bytes(b"%PDF-1.4\n garbage \x00\x01 not a pdf")
+    make_pdf(folder / "chiffre.pdf", ["Secret."], password="motdepasse")
+    make_pdf(folder / "scan.pdf", [""])
+    (folder / "latin1.txt").write_bytes("Le conseiller reçoit à Béziers.".encode("latin-1"))
+    (folder / "bon.txt").write_text("Le CEP est gratuit.", encoding="utf-8")
+    corpus = load_corpus(folder)
+    failed = {e.name: e.reason for e in corpus.errors}
+    assert set(failed) == {"vide.pdf", "corrompu.pdf", "chiffre.pdf", "scan.pdf"}
+    assert "vide" in failed["vide.pdf"]
+    assert "corrompu" in failed["corrompu.pdf"]
+    assert "mot de passe" in failed["chiffre.pdf"]
+    assert "scann" in failed["scan.pdf"]
+    assert {c.document for c in corpus.chunks} == {"latin1.txt", "bon.txt"}
+    assert any("Béziers" in c.text for c in corpus.chunks)  # detected encoding, converted
+
+
+def test_wrong_extension_is_refused_in_french() -> None:
+    with pytest.raises(DocumentError, match="non pris en charge"):
+        read_lines("notes.docx", b"PK\x03\x04")
+
+
+def test_undecodable_text_is_refused_in_french() -> None:
+    with pytest.raises(DocumentError) as err:
+        read_lines("binaire.txt", bytes(range(256)) * 4)
+    assert "binaire.txt" in str(err.value)

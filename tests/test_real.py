@@ -1,0 +1,72 @@
+"""Integration: the built-in corpus with the real embedding model (marked `real`, run in CI)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from assistant.evaluation import read_jsonl, score, unfaithful_numbers
+from assistant.pipeline import Assistant
+from assistant.settings import Settings
+from tests.conftest import SHARED_EVAL
+
+pytestmark = pytest.mark.real
+
+
+@pytest.fixture(scope="session")
+def real(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
+    settings = replace(Settings.from_env(), index_dir=tmp_path_factory.mktemp("real-index"), model_name=Settings().model_name)
+    return Assistant.load(settings)
+
+
+def test_corpus_reads_both_documents(real: Assistant) -> None:
+    assert set(real.corpus.documents) == {
+        "rapport-annuel-cep-occitanie-2021.txt",
+        "enquete-cheops-cap-emploi-cep-cpf.txt",
+    }
+    assert not real.corpus.errors
+    assert real.index.dense.dim == 384
+
+
+def test_sections_carry_the_report_structure(real: Assistant) -> None:
+    doc = real.corpus.documents["rapport-annuel-cep-occitanie-2021.txt"]
+    line = next(li for li in doc.lines if "Pôle Emploi a enregistré **175 837**" in li.text)
+    assert line.section == "IV › D › 5. Le Pôle Emploi (données DGEFP)"
+    assert line.page == 116
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("Le CEP est-il gratuit ?", "gratuit"),
+        ("qu'est ce que la plateforme agora", "Caisse des Dépôts"),
+        ("Quels sont les deux niveaux du conseil en évolution professionnelle ?", "accompagnement personnalisé"),
+        ("kit CEP de CHEOPS pour former les conseillers", "kit"),
+    ],
+)
+def test_passages_are_found_and_cited(real: Assistant, question: str, expected: str) -> None:
+    answer = real.ask(question)
+    assert answer.intent in ("passage", "figure", "routing")
+    assert any(expected.lower() in c.quote.lower() for c in answer.citations[:3])
+    assert not unfaithful_numbers(answer.to_dict())
+
+
+def test_off_topic_question_abstains(real: Assistant) -> None:
+    assert real.ask("Quel temps fera-t-il à Toulouse ce week-end ?").intent == "abstain"
+
+
+@pytest.mark.skipif(not SHARED_EVAL.exists(), reason="jeu de développement absent (../shared)")
+def test_development_set_quality(real: Assistant) -> None:
+    gold = read_jsonl(Path(SHARED_EVAL))
+    answers = {g["id"]: real.ask(g["question"], qid=g["id"]).to_dict() for g in gold}
+    report = score(gold, answers)
+    kinds = report["kinds"]
+    passage = kinds["passage"]
+    assert passage["cited"] / passage["n"] >= 0.85
+    assert report["faithfulness_violations"] == 0
+    in_scope = sum(k["n"] for name, k in kinds.items() if name != "out_of_scope")
+    wrongly_abstained = sum(k["abstain"] for name, k in kinds.items() if name != "out_of_scope")
+    assert wrongly_abstained / in_scope <= 0.05
+    assert kinds["out_of_scope"]["abstain"] >= 3
