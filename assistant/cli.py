@@ -25,7 +25,7 @@ def _progress(step: str, done: int, total: int) -> None:
     sys.stderr.flush()
 
 
-def _assistant(settings: Settings, rebuild: bool = False):  # noqa: ANN202
+def _assistant(settings: Settings, rebuild: bool = False):
     from assistant.pipeline import Assistant
 
     return Assistant.load(settings, progress=_progress, rebuild=rebuild)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import unicodedata
@@ -43,10 +44,8 @@ def numbers_in(text: str) -> set[float]:
         t = re.sub(r"[\s\u202f\u00a0]", "", m).replace(",", ".")
         if t.count(".") > 1:
             t = t.replace(".", "")
-        try:
+        with contextlib.suppress(ValueError):
             out.add(round(float(t), 4))
-        except ValueError:
-            pass
     return out
 
 
@@ -56,7 +55,7 @@ def unfaithful_numbers(answer: dict[str, Any]) -> set[float]:
     for c in answer.get("citations") or []:
         known |= numbers_in(c.get("quote", ""))
     extra = {x for x in numbers_in(answer.get("text", "")) if x not in known and x not in (2021.0, 2020.0)}
-    return {x for x in extra if not re.search(r"\[%g\]" % x, answer.get("text", ""))}
+    return {x for x in extra if not re.search(rf"\[{x:g}\]", answer.get("text", ""))}
 
 
 def _num_close(a: Any, b: Any) -> bool:

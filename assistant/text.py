@@ -12,7 +12,10 @@ import snowballstemmer
 _HTML_TAG = re.compile(r"</?[a-zA-Z][^>]{0,200}>")
 _SUPERSCRIPT = re.compile(r"\^\{([^}]*)\}")
 _MD_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
-_BULLETS = re.compile("[\u2022\u25aa\u25cf\u25a0\u25a1\u2610\u2611\u2612\u27a4\u27a2\u2794\u2713\u2714\u2705\u25ba\u25b6\u2023\u2043\uf0b7\uf0a7\uf0d8\U0001f300-\U0001faff]")
+_BULLETS = re.compile(
+    "[\u2022\u25aa\u25cf\u25a0\u25a1\u2610\u2611\u2612\u27a4\u27a2\u2794\u2713\u2714\u2705"
+    "\u25ba\u25b6\u2023\u2043\uf0b7\uf0a7\uf0d8\U0001f300-\U0001faff]"
+)
 _SPACES = re.compile(r"[ \t\u00a0\u202f\u2007\u2009]+")
 
 # Digits grouped by thousands with any kind of space: "175 837", "1 809 087", "175\u202f837".
@@ -22,13 +25,14 @@ _ELISION = re.compile(r"\b([cdjlmnst]|qu|jusqu|lorsqu|puisqu|quoiqu)['\u2019`]",
 _TOKEN = re.compile(r"\d+(?:\.\d+)?|[a-z]+")
 
 STOP_WORDS = frozenset(
-    """a au aux avec ce ces cet cette ci d dans de des du elle elles en entre est et etc eu il ils
-    je j la le les leur leurs lui l m ma mais me meme mes moi mon n ne nos notre nous on ou par pas
-    pour qu que qui s sa se ses si son sont sur t ta te tes toi ton tu un une vos votre vous y
-    c ca cela ceci celui celle ceux dont ont ete etre avoir fait faire plus moins tres bien aussi
-    donc or ni car sous vers chez afin ainsi alors apres avant comme comment quel quelle quels
-    quelles quoi combien quand ou est-ce cest sest qu il elle peut peuvent doit doivent sera
-    seront etait sont a-t-il a-t-elle ai as avons avez y-a t-il
+    """
+    a au aux avec ce ces cet cette ci d dans de des du elle elles en entre est et etc eu il ils je
+    j la le les leur leurs lui l m ma mais me meme mes moi mon n ne nos notre nous on ou par pas
+    pour qu que qui s sa se ses si son sont sur t ta te tes toi ton tu un une vos votre vous y c ca
+    cela ceci celui celle ceux dont ont ete etre avoir fait faire plus moins tres bien aussi donc
+    or ni car sous vers chez afin ainsi alors apres avant comme comment quel quelle quels quelles
+    quoi combien quand est-ce cest sest peut peuvent doit doivent sera seront etait a-t-il a-t-elle
+    ai as avons avez y-a t-il
     """.split()
 )
 

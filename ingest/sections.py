@@ -147,9 +147,7 @@ def annotate(lines: list[RawLine]) -> list[LineInfo]:
             if kind == "digit":
                 n = int(label)
                 sub_open = 3.5 in last_digit and any(lv == 3.5 for lv, _, _ in stack)
-                if toc_hit is None and sub_open and last_digit.get(3.5) == n - 1:
-                    level = 3.5
-                elif toc_hit is None and n == 1 and any(lv == 3 for lv, _, _ in stack) and last_digit.get(3, 0) >= 1:
+                if (toc_hit is None and sub_open and last_digit.get(3.5) == n - 1) or (toc_hit is None and n == 1 and any(lv == 3 for lv, _, _ in stack) and last_digit.get(3, 0) >= 1):
                     level = 3.5
                 last_digit[level] = n
             stack = [e for e in stack if e[0] < level]
@@ -161,7 +159,8 @@ def annotate(lines: list[RawLine]) -> list[LineInfo]:
                 page_of_section = toc_hit.page
             elif level <= 2:
                 page_of_section = None
-            out.append(LineInfo(r.number, r.text, _path(stack), r.page or page_of_section, True, False, _context(stack)))
+            page = r.page or page_of_section
+            out.append(LineInfo(r.number, r.text, _path(stack), page, True, False, _context(stack)))
             continue
         out.append(LineInfo(r.number, r.text, _path(stack), r.page or page_of_section, False, False, _context(stack)))
     return out

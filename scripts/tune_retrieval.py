@@ -6,11 +6,9 @@ Usage: python scripts/tune_retrieval.py ../shared/eval/dev.jsonl [--sizes 400,70
 from __future__ import annotations
 
 import argparse
-import json
 import time
-from pathlib import Path
 
-from assistant.evaluation import supports
+from assistant.evaluation import read_jsonl, supports
 from assistant.settings import Settings
 from index.encoders import make_encoder
 from index.store import HybridIndex
@@ -25,7 +23,7 @@ def main() -> None:
     ap.add_argument("--k", type=int, default=3)
     args = ap.parse_args()
     settings = Settings.from_env()
-    gold = [json.loads(line) for line in open(args.questions, encoding="utf-8") if line.strip()]
+    gold = read_jsonl(Path(args.questions))
     gold = [g for g in gold if g["kind"] in ("passage", "figure", "routing")]
     encoder = make_encoder(settings.model_name)
     for size in [int(s) for s in args.sizes.split(",")]:

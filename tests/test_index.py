@@ -98,7 +98,7 @@ def test_interrupted_build_leaves_the_previous_index_usable(
     before = current_build(settings.index_dir)
 
     class Boom(HashEncoder):
-        def encode(self, texts: list[str]):  # noqa: ANN201
+        def encode(self, texts: list[str]):
             raise KeyboardInterrupt
 
     (settings.corpus_dir / "nouveau.txt").write_text("Texte ajouté.", encoding="utf-8")

@@ -65,7 +65,7 @@ def test_answer_record_contract(assistant: Assistant) -> None:
     json.dumps(d)
 
 
-def test_cli_batch_keeps_ids(settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys) -> None:  # noqa: ANN001
+def test_cli_batch_keeps_ids(settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys) -> None:
     monkeypatch.setenv("CEP_CORPUS_DIR", str(settings.corpus_dir))
     monkeypatch.setenv("CEP_INDEX_DIR", str(settings.index_dir))
     monkeypatch.setenv("CEP_MODEL", "hash-fake")
@@ -79,7 +79,7 @@ def test_cli_batch_keeps_ids(settings: Settings, monkeypatch: pytest.MonkeyPatch
     assert out[1]["intent"] == "abstain"
 
 
-def test_cli_reports_errors_in_french(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys) -> None:  # noqa: ANN001
+def test_cli_reports_errors_in_french(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys) -> None:
     monkeypatch.setenv("CEP_CORPUS_DIR", str(tmp_path / "absent"))
     monkeypatch.setenv("CEP_INDEX_DIR", str(tmp_path / "idx"))
     monkeypatch.setenv("CEP_MODEL", "hash-fake")

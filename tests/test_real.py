@@ -17,7 +17,8 @@ pytestmark = pytest.mark.real
 
 @pytest.fixture(scope="session")
 def real(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
-    settings = replace(Settings.from_env(), index_dir=tmp_path_factory.mktemp("real-index"), model_name=Settings().model_name)
+    index_dir = tmp_path_factory.mktemp("real-index")
+    settings = replace(Settings.from_env(), index_dir=index_dir, model_name=Settings().model_name)
     return Assistant.load(settings)
 
 
