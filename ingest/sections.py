@@ -146,8 +146,12 @@ def annotate(lines: list[RawLine]) -> list[LineInfo]:
                     display = full = f"{label} {title}".strip()
             if kind == "digit":
                 n = int(label)
-                sub_open = 3.5 in last_digit and any(lv == 3.5 for lv, _, _ in stack)
-                if (toc_hit is None and sub_open and last_digit.get(3.5) == n - 1) or (toc_hit is None and n == 1 and any(lv == 3 for lv, _, _ in stack) and last_digit.get(3, 0) >= 1):
+                # A list numbered again from 1 under a numbered heading is one level deeper,
+                # unless the table of contents names it.
+                sub_open = 3.5 in last_digit and any(e[0] == 3.5 for e in stack)
+                continues_sub = sub_open and last_digit.get(3.5) == n - 1
+                restarts = n == 1 and any(e[0] == 3 for e in stack) and last_digit.get(3, 0) >= 1
+                if toc_hit is None and (continues_sub or restarts):
                     level = 3.5
                 last_digit[level] = n
             stack = [e for e in stack if e[0] < level]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 from assistant.evaluation import read_jsonl, supports
 from assistant.settings import Settings
