@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.citations import cite, sentence_scores
-from assistant.errors import IndexUnavailable, InvalidQuestion
+from assistant.errors import IndexUnavailable, InvalidQuestion, KnowledgeError
 from assistant.normalize import Lexicon, clean_input, expand_shorthand, load_lexicon, search_query
 from assistant.records import Answer, Hit
 from assistant.settings import Settings
@@ -174,6 +174,8 @@ def _engines(settings: Settings, corpus: Corpus, folder: Path) -> tuple[Any, Any
         router = Router.load(settings.knowledge_dir, corpus)
     except ImportError:
         log.info("Moteur d'orientation absent.")
+    except KnowledgeError as exc:  # e.g. the documents the rules cite are not in this corpus
+        log.warning("Orientation désactivée : %s", exc)
     try:
         from assistant.figures import FigureEngine
         from ingest.facts import FactTables, extract_facts
