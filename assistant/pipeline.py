@@ -13,6 +13,7 @@ from typing import Any
 from assistant.citations import cite, sentence_scores
 from assistant.errors import IndexUnavailable, InvalidQuestion, KnowledgeError
 from assistant.normalize import Lexicon, clean_input, expand_shorthand, load_lexicon, search_query
+from assistant.questions import defines, definition_term
 from assistant.records import Answer, Hit
 from assistant.settings import Settings
 from assistant.text import stem, words
@@ -27,6 +28,9 @@ ABSTAIN_TEXT = (
     "Les documents ne permettent pas de répondre à cette question. "
     "Voici les passages les plus proches, à titre de piste."
 )
+
+
+DEFINITION_BOOST = 0.3  # on the fused score scale (a perfect lexical match weighs 0.7)
 
 
 @dataclass
@@ -87,7 +91,11 @@ class Assistant:
     def retrieve(self, normalized: str, k: int = 8) -> Retrieval:
         """Hybrid search for a normalized question, with the coverage of its words by the best hits."""
         query = search_query(normalized, self.lexicon)
-        hits = self.index.search(query, k=k, dense_query=normalized)
+        hits = self.index.search(query, k=max(k, 30), dense_query=normalized)
+        term = definition_term(normalized)
+        if term:  # a definition question: passages that define the term come first
+            hits = sorted(hits, key=lambda h: -(h.score + DEFINITION_BOOST * defines(h.chunk.quote, term)))
+        hits = hits[:k]
         coverage = 0.0
         for hit in hits[:3]:
             coverage = max(coverage, self.index.lexical.coverage(query, self.index.row_of(hit.chunk.id)))

@@ -1,0 +1,182 @@
+"""French number parsing: "175 837", "62,59 %", "2,66 jours", "2h", "72 700 km²", "1 cadre sur 3" -> value + unit."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# Any space a French text may put between digit groups (space, no-break, narrow no-break, thin).
+SPACES = " \u00a0\u202f\u2009"
+_SP = f"[{SPACES}]"
+
+# A number: grouped thousands ("1 809 087"), dotted thousands ("1.809.087") or plain, with decimals.
+_NUM = (
+    rf"\d{{1,3}}(?:{_SP}\d{{3}})+(?:,\d+)?"
+    r"|\d{1,3}(?:\.\d{3}){2,}(?:,\d+)?"
+    r"|\d+(?:[.,]\d+)?"
+)
+
+# Units that may follow a number; the first group that matches names the unit.
+_UNITS: list[tuple[str, str]] = [
+    ("percent", r"%|pour\s?cents?\b|points?\s+de\s+pourcentage"),
+    ("meur", r"M€|M\s?d'euros|millions?\s+d['’]euros|millions?\s+€"),
+    ("beur", r"Md€|milliards?\s+d['’]euros"),
+    ("keur", r"k€|K€"),
+    ("eur", r"€|euros?\b"),
+    ("km2", r"km²|km2\b|kilomètres?\s+carrés"),
+    ("km", r"km\b"),
+    ("days", r"jours?\b|j\b"),
+    ("minutes", r"min\b|minutes?\b|mn\b"),
+    ("hours", r"heures?\b|h\b"),
+    ("weeks", r"semaines?\b"),
+    ("months", r"mois\b"),
+    ("years", r"ans\b|années?\b"),
+    ("score", r"/\s?(?:10|20|5|100)\b"),
+]
+UNIT_RE = {name: re.compile(pattern) for name, pattern in _UNITS}
+_UNIT_ALT = "|".join(f"(?P<u_{name}>{pattern})" for name, pattern in _UNITS)
+
+QUANTITY = re.compile(
+    rf"(?<![\w.,/])(?P<sign>[+\-−]{_SP}?)?(?P<num>{_NUM})"
+    rf"(?:(?P<ratio>{_SP}(?:[a-zA-ZÀ-ÿ'’()-]+{_SP})?sur{_SP}(?P<den>\d{{1,3}}))(?![\d.,]))?"
+    rf"(?:{_SP}?(?:{_UNIT_ALT}))?"
+)
+
+UNIT_SUFFIX = {
+    "count": "",
+    "percent": " %",
+    "meur": " M€",
+    "beur": " Md€",
+    "keur": " k€",
+    "eur": " €",
+    "km2": " km²",
+    "km": " km",
+    "days": " jours",
+    "minutes": " min",
+    "hours": " h",
+    "weeks": " semaines",
+    "months": " mois",
+    "years": " ans",
+    "score": "",
+    "ratio": "",
+}
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """A number found in a text: its value, unit, and where it stands."""
+
+    value: float
+    unit: str  # count, percent, days, minutes, hours, km2, eur, meur, score, ratio...
+    text: str  # the matched source text, e.g. "175 837", "62,59 %"
+    start: int
+    end: int
+    number: str  # the digits as written, e.g. "62,59"
+    signed: bool = False
+    denominator: int | None = None  # "1 cadre sur 3", "8,5/10"
+
+    @property
+    def display(self) -> str:
+        """French display of the number as written: '175 837', '9,76 %', '8,5/10', '1 sur 3'."""
+        text = display_number(self.number, self.unit, self.denominator, self.signed and self.value >= 0)
+        return "- " + text if self.value < 0 else text
+
+
+def parse_number(text: str) -> float | None:
+    """The value of a French-written number ('175 837', '62,59', '9.76', '1.809.087'), else None."""
+    t = text.strip().replace("−", "-")
+    for c in SPACES:
+        t = t.replace(c, "")
+    if not t:
+        return None
+    sign = 1.0
+    if t[0] in "+-":
+        sign = -1.0 if t[0] == "-" else 1.0
+        t = t[1:]
+    if re.fullmatch(r"\d{1,3}(?:\.\d{3}){2,}(?:,\d+)?", t):
+        t = t.replace(".", "")
+    t = t.replace(",", ".")
+    if not re.fullmatch(r"\d+(?:\.\d+)?", t):
+        return None
+    return sign * float(t)
+
+
+def _unit_of(m: re.Match[str]) -> str:
+    for name, _ in _UNITS:
+        if m.group(f"u_{name}"):
+            return name
+    return "count"
+
+
+def find_quantities(text: str) -> list[Quantity]:
+    """Every number of a text with its unit, in order (years and ordinals included; callers filter)."""
+    out: list[Quantity] = []
+    for m in QUANTITY.finditer(text):
+        number = m.group("num")
+        end = m.end()
+        # "1er", "3e trimestre", "2ème": an ordinal, not a quantity.
+        after = text[m.end("num") : m.end("num") + 4]
+        if not m.group("ratio") and _unit_of(m) == "count" and re.match(r"(?:er|ère|re|e|ème|eme|nd|nde)\b", after):
+            continue
+        value = parse_number(number)
+        if value is None:
+            continue
+        sign = (m.group("sign") or "").strip().replace("−", "-")
+        if sign and not text[: m.start("sign")].strip(" \t*•✓❖-"):
+            sign = ""  # a list bullet ("- 94% des bénéficiaires"), not a sign
+        if sign == "-":
+            value = -value
+        unit = _unit_of(m)
+        denominator = None
+        if m.group("ratio"):
+            denominator = int(m.group("den"))
+            if denominator == 0 or unit not in ("count",):
+                # "4 étoiles sur 5 %"-like oddities: keep the plain number only.
+                end = m.end("num")
+                denominator = None
+            else:
+                unit = "ratio"
+        elif unit == "score":
+            denominator = int(re.sub(r"\D", "", m.group("u_score")))
+        start = m.start("sign") if sign else m.start("num")
+        out.append(Quantity(value, unit, text[start:end].strip(), start, end, number, bool(sign), denominator))
+    return out
+
+
+def group_thousands(digits: str) -> str:
+    """'175837' -> '175 837' (a plain space between groups of three)."""
+    out = []
+    while len(digits) > 3:
+        out.insert(0, digits[-3:])
+        digits = digits[:-3]
+    out.insert(0, digits)
+    return " ".join(out)
+
+
+def display_number(number: str, unit: str = "count", denominator: int | None = None, plus: bool = False) -> str:
+    """French display of a written number: thousands by spaces, decimal comma, unit suffix."""
+    t = number
+    for c in SPACES:
+        t = t.replace(c, "")
+    if re.fullmatch(r"\d{1,3}(?:\.\d{3}){2,}(?:,\d+)?", t):
+        t = t.replace(".", "")
+    t = t.replace(",", ".")
+    whole, _, decimals = t.partition(".")
+    text = group_thousands(whole) + ("," + decimals if decimals else "")
+    if plus:
+        text = "+ " + text
+    if unit == "ratio" and denominator:
+        return f"{text} sur {denominator}"
+    if unit == "score" and denominator:
+        return f"{text}/{denominator}"
+    return text + UNIT_SUFFIX.get(unit, "")
+
+
+def format_value(value: float, unit: str = "count") -> str:
+    """French display of a value (no source text): 175837 -> '175 837', 62.59 -> '62,59 %'."""
+    text = f"{value:.4f}".rstrip("0").rstrip(".") if value != int(value) else str(int(value))
+    return (
+        display_number(text.replace("-", ""), unit, None)
+        if value >= 0
+        else "-" + display_number(text.replace("-", ""), unit)
+    )

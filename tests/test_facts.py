@@ -1,0 +1,100 @@
+"""Extraction of tables and facts from a tiny French corpus built in tmp_path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from assistant.settings import KNOWLEDGE_DIR
+from ingest.corpus import load_corpus
+from ingest.facts import COMPARISON_COLUMNS, FACT_COLUMNS, FactTables, extract_facts
+
+DOC = """Rapport 2023 de suivi du CEP en Bretagne
+
+I. Les chiffres
+
+A. Les entrées
+
+En Bretagne
+
+\tEntrants\tSortants\tBénéficiaires*
+Pôle Emploi\t12 345\t11 000\t20 500
+APEC\t1 200\t1 100\t1 900
+
+En 2023, en Bretagne, l'APEC a enregistré **1 200** entrées en CEP.
+
+Le délai moyen du premier rendez-vous est de 4,5 jours.
+
+- 62,59 % des bénéficiaires de la Mission Locale sont des femmes.
+"""
+
+BROKEN = """Note
+
+| a | b |
+|---|---|
+| 1 | 2 | 3 | 4 |
+
+Le réseau compte 12 agences.
+"""
+
+
+@pytest.fixture()
+def corpus(tmp_path: Path):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "rapport-bretagne.txt").write_text(DOC, encoding="utf-8")
+    return load_corpus(folder)
+
+
+def test_tables_and_prose(corpus) -> None:
+    ft = extract_facts(corpus, KNOWLEDGE_DIR)
+    assert ft.errors == []
+    assert len(ft.tables) == 1
+    table = ft.tables[0]
+    assert list(table.frame.columns) == ["libellé", "Entrants", "Sortants", "Bénéficiaires*"]
+    assert table.frame["Entrants"].dtype == "float64"
+    assert table.scope == "other:bretagne"
+    facts = ft.facts
+    assert list(facts.columns) == list(FACT_COLUMNS)
+    cell = facts[(facts["value"] == 12345) & (facts["kind"] == "table")].iloc[0]
+    assert cell["operator"] == "pole_emploi" and cell["column"] == "Entrants" and int(cell["year"]) == 2023
+    prose = facts[(facts["value"] == 1200) & (facts["kind"] == "prose")].iloc[0]
+    assert prose["operator"] == "apec" and prose["scope"] == "other:bretagne"
+    assert facts[facts["unit"] == "days"]["value"].tolist() == [4.5]
+    women = facts[facts["unit"] == "percent"].iloc[0]
+    assert women["value"] == 62.59 and women["kind"] == "list" and women["operator"] == "mission_locale"
+
+
+def test_save_load_keeps_schema(corpus, tmp_path: Path) -> None:
+    ft = extract_facts(corpus, KNOWLEDGE_DIR)
+    ft.save(tmp_path / "facts")
+    back = FactTables.load(tmp_path / "facts")
+    assert dict(back.facts.dtypes.astype(str)) == dict(ft.facts.dtypes.astype(str))
+    assert list(back.comparison.columns) == list(COMPARISON_COLUMNS)
+    pd.testing.assert_frame_equal(back.tables[0].frame, ft.tables[0].frame)
+    assert len(back.facts) == len(ft.facts)
+
+
+def test_malformed_table_reported_and_skipped(tmp_path: Path) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "note.md").write_text(BROKEN, encoding="utf-8")
+    (folder / "rapport.txt").write_text(DOC, encoding="utf-8")
+    ft = extract_facts(load_corpus(folder), KNOWLEDGE_DIR)
+    assert len(ft.errors) == 1 and "note.md" in ft.errors[0] and "tableau" in ft.errors[0]
+    assert len(ft.tables) == 1  # the good one
+    assert 12 in ft.facts["value"].tolist()  # the rest of the broken document is still read
+
+
+def test_comparison(corpus) -> None:
+    comp = extract_facts(corpus, KNOWLEDGE_DIR).comparison
+    assert comp.empty  # Bretagne is neither Occitanie nor national: no row invented
+
+
+def test_real_corpus_comparison() -> None:
+    corpus = load_corpus(KNOWLEDGE_DIR / "documents")
+    comp = extract_facts(corpus, KNOWLEDGE_DIR).comparison
+    row = comp[(comp["operator"] == "pole_emploi") & (comp["scope"] == "occitanie") & (comp["year"] == 2021)].iloc[0]
+    assert (row["entrants"], row["sortants"], row["beneficiaires"]) == (175837, 170167, 310985)

@@ -1,0 +1,59 @@
+"""Property tests for French number parsing."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ingest.numbers import display_number, find_quantities, group_thousands, parse_number
+
+SEPARATORS = st.sampled_from([" ", "\u00a0", "\u202f"])
+
+
+@given(st.integers(min_value=0, max_value=10**9), SEPARATORS)
+def test_grouped_thousands_parse_whole(n: int, sep: str) -> None:
+    written = group_thousands(str(n)).replace(" ", sep)
+    qs = find_quantities(f"soit {written} entrées en CEP")
+    assert [q.value for q in qs] == [float(n)]
+    assert qs[0].unit == "count"
+    assert parse_number(written) == n
+
+
+@given(st.integers(min_value=0, max_value=999), st.integers(min_value=0, max_value=99), st.sampled_from([",", "."]))
+def test_decimal_percent(whole: int, dec: int, mark: str) -> None:
+    text = f"avec {whole}{mark}{dec:02d} % des bénéficiaires"
+    (q,) = find_quantities(text)
+    assert q.unit == "percent"
+    assert abs(q.value - (whole + dec / 100)) < 1e-9
+    assert q.display == f"{group_thousands(str(whole))},{dec:02d} %"
+
+
+@given(st.integers(min_value=1, max_value=9999), SEPARATORS)
+def test_display_round_trips(n: int, sep: str) -> None:
+    shown = display_number(group_thousands(str(n)).replace(" ", sep))
+    assert parse_number(shown) == n
+
+
+def test_units() -> None:
+    cases = {
+        "2,66 jours": (2.66, "days"),
+        "10 min": (10, "minutes"),
+        "2h": (2, "hours"),
+        "72 700 km²": (72700, "km2"),
+        "+ 43 600": (43600, "count"),
+        "450 M€": (450, "meur"),
+        "8,5/10": (8.5, "score"),
+        "1 cadre sur 3": (1, "ratio"),
+        "9.76 %": (9.76, "percent"),
+        "175\u202f837": (175837, "count"),
+    }
+    for text, (value, unit) in cases.items():
+        q = find_quantities(text)[0]
+        assert (q.value, q.unit) == (value, unit), text
+
+
+def test_ordinals_and_bullets() -> None:
+    assert find_quantities("le 3e trimestre") == []
+    assert [q.value for q in find_quantities("1er niveau")] == []
+    assert [q.value for q in find_quantities("- 94% des bénéficiaires")] == [94.0]
+    assert [q.value for q in find_quantities("une baisse : - 0,7 point")] == [-0.7]
