@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
@@ -143,7 +143,10 @@ class FigureEngine:
             return True
         if any(_has(f, w) for w in self.lexicon.open_words):
             return False
-        # Terse advisor style: "Entrées CEP Pôle Emploi Occitanie 2021 ?" names a metric and a year.
+        # Terse advisor style: "Entrées CEP Pôle Emploi Occitanie 2021 ?" names a metric and a year,
+        # with no question word ("Quel lien…", "Que fait…" are open questions).
+        if re.match(r"^\W*(?:quel|quelle|quels|quelles|que|qui|quoi|ou|est-ce|est ce)\b", f):
+            return False
         q = self.parse(text)
         metric_words = any(t in s for s in self.synonyms[:3] for t in q.weights)
         return len(f.split()) <= 14 and (bool(q.years) or metric_words) and bool(q.operators or q.scopes or q.years)
@@ -392,6 +395,10 @@ class FigureEngine:
             text = self._text(r, bare=True)
             if not faithful(text, quotes, q.text):
                 text = figure.display + "."
+        if r["kind"] == "table" and not numbers_in(figure.display) <= numbers_in(" ".join(quotes)):
+            # Readers that join digits across a tab would miss the cell: cite the cell itself too.
+            cell = str(r["number_text"])
+            citations.insert(1, replace(citations[0], quote=cell, highlight=cell))
         return Answer(
             question=q.text,
             intent="figure",

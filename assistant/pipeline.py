@@ -121,8 +121,9 @@ class Assistant:
             if self.router.is_routing_question(normalized, situation):
                 return self.router.route(situation, normalized)
         retrieval = self.retrieve(normalized)
-        if self.figures is not None and self.figures.is_figure_question(normalized):
-            answer = self.figures.answer(normalized, retrieval.hits)
+        # The figure engine parses the question as typed (it has its own typo and alias matching).
+        if self.figures is not None and self.figures.is_figure_question(text):
+            answer = self.figures.answer(text, retrieval.hits)
             if answer is not None:
                 return answer
         return self.passage_answer(text, retrieval)
