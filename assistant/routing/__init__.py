@@ -1,0 +1,6 @@
+"""Routing: from a caller's situation to the right CEP operator, with the reason and the passage."""
+
+from assistant.routing.engine import Decision, Router
+from assistant.routing.situation import Situation
+
+__all__ = ["Decision", "Router", "Situation"]

@@ -1,0 +1,236 @@
+"""Routing: from a situation to the CEP operator, with the reason and the passages behind it."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from assistant.errors import InvalidQuestion
+from assistant.operators import Operator, check_operator_sources, load_operators
+from assistant.records import Answer, Citation, OperatorChoice
+from assistant.routing.rules import Question, Rule, RuleTable, Source, load_rules, test_all
+from assistant.routing.situation import (
+    FIELD_SPECS,
+    Lexicon,
+    Situation,
+    extract,
+    load_lexicon,
+    normalize,
+    situation_from_fields,
+    with_fields,
+)
+from ingest.corpus import Corpus
+
+MAX_CITATIONS = 6
+_NUM = re.compile(r"\d+(?:[.,]\d+)?")
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the rules say for one (completed) situation."""
+
+    situation: Situation
+    primary: str | None  # None: no rule holds; "": the documents designate no operator
+    rules: tuple[Rule, ...]  # the rules that decide, most specific first
+    overridden: tuple[Rule, ...]  # rules that hold but give way to an exception
+
+    @property
+    def rule(self) -> Rule | None:
+        return self.rules[0] if self.rules else None
+
+
+class Router:
+    """Validated routing knowledge (operators, rules, lexicon) and the corpus it cites."""
+
+    def __init__(self, table: RuleTable, lexicon: Lexicon, operators: dict[str, Operator], corpus: Corpus) -> None:
+        self.table = table
+        self.lexicon = lexicon
+        self.operators = operators
+        self.corpus = corpus
+
+    @classmethod
+    def load(cls, knowledge_dir: Path, corpus: Corpus) -> Router:
+        """Read and validate operators, rules and lexicon; a KnowledgeError names the file and row."""
+        operators = load_operators(knowledge_dir)
+        check_operator_sources(knowledge_dir / "operators.toml", operators, corpus)
+        table = load_rules(knowledge_dir / "routing_rules.toml", corpus)
+        lexicon = load_lexicon(knowledge_dir / "routing_lexicon.toml", operators)
+        return cls(table, lexicon, operators, corpus)
+
+    # ------------------------------------------------------------ reading the question
+
+    def extract(self, text: str) -> Situation:
+        """The caller's situation as stated in a French text."""
+        return extract(text, self.lexicon)
+
+    def is_routing_question(self, text: str, sit: Situation) -> bool:
+        """True when the text asks where / to whom a person in a stated situation should go."""
+        norm = normalize(text, self.lexicon)
+        if any(p.search(norm) for p in self.lexicon.not_routing):
+            return False
+        if sit.is_empty():
+            return False
+        if self.lexicon.either.search(norm):
+            return True
+        return any(p.search(norm) for p in self.lexicon.routing)
+
+    # ------------------------------------------------------------ deciding
+
+    def decide(self, sit: Situation) -> Decision:
+        """The rules that hold for a situation (completed with the documented defaults)."""
+        done = self.table.complete(sit)
+        kept, overridden = self.table.fired(done)
+        primary = kept[0].primary if kept else None
+        return Decision(done, primary, tuple(kept), tuple(overridden))
+
+    def _candidates(self, name: str, sit: Situation) -> list[Any]:
+        spec = FIELD_SPECS[name]
+        if spec.kind != "int":
+            return list(spec.values)
+        lo, hi = sit.interval(name)
+        values = sorted(v for v in self.table.thresholds(name) | {lo, hi} if lo <= v <= hi)
+        return values
+
+    def pending_question(self, sit: Situation) -> tuple[Question, dict[Any, Decision]] | None:
+        """The first missing fact whose value would change the operator, with each branch."""
+        done = self.table.complete(sit)
+        for q in self.table.questions:
+            spec = FIELD_SPECS[q.field]
+            if spec.kind != "int" and getattr(done, q.field) is not None:
+                continue
+            if spec.kind == "int" and getattr(done, q.field) is not None:
+                continue
+            branches = {v: self.decide(with_fields(done, **{q.field: v})) for v in self._candidates(q.field, done)}
+            if len({d.primary for d in branches.values()}) > 1:
+                return q, branches
+        return None
+
+    # ------------------------------------------------------------ answering
+
+    def route(self, sit: Situation, question: str = "") -> Answer:
+        """Intent routing (or clarify, abstain): operators, 2-3 sentences, the passages behind."""
+        pending = self.pending_question(sit)
+        if pending is None:
+            decision = self.decide(sit)
+            return self._answer(question, decision, sit)
+        q, branches = pending
+        provisional = self.decide(with_fields(sit, **{q.field: q.provisional})) if q.provisional is not None else None
+        if provisional is None or not provisional.primary:
+            provisional = next((d for d in branches.values() if d.primary), self.decide(sit))
+        return self._clarify(question, sit, q, provisional, branches)
+
+    def route_fields(self, **fields: Any) -> Answer:
+        """The structured entry point (the app's form): same decision as the same facts in text."""
+        try:
+            sit = situation_from_fields(**fields)
+        except ValueError as exc:
+            raise InvalidQuestion(str(exc)) from exc
+        return self.route(sit, question="")
+
+    def _name(self, op: str) -> str:
+        return self.operators[op].name
+
+    def _call(self, op: str) -> str:
+        return str(self.operators[op].extra.get("call", self.operators[op].name))
+
+    def _choices(self, decision: Decision) -> list[OperatorChoice]:
+        rule = decision.rule
+        if rule is None or not decision.primary:
+            return []
+        out = [OperatorChoice(decision.primary, self._name(decision.primary), "primary", rule.why)]
+        seen = {decision.primary}
+        for r in decision.rules:
+            for alt in r.alternatives:
+                if alt.operator not in seen and test_all(alt.when, decision.situation) is True:
+                    seen.add(alt.operator)
+                    out.append(OperatorChoice(alt.operator, self._name(alt.operator), "alternative", alt.why))
+        return out
+
+    def _sources(self, decision: Decision) -> list[tuple[Source, Rule]]:
+        """Passages best first: each deciding rule's matching `when` sources, then the others."""
+        ranked: list[tuple[Source, Rule]] = []
+        for rules in (decision.rules, decision.overridden):
+            queues = []
+            for r in rules:
+                hit = [s for s in r.sources if s.when and test_all(s.when, decision.situation) is True]
+                plain = [s for s in r.sources if not s.when]
+                queues.append([(s, r) for s in (*hit, *plain)])
+            # Round robin: the first passage of every deciding rule before the second of any.
+            while any(queues):
+                for q in queues:
+                    if q:
+                        ranked.append(q.pop(0))
+        return ranked
+
+    def _citations(self, sources: list[Source]) -> list[Citation]:
+        out: list[Citation] = []
+        seen: set[tuple[str, int, int]] = set()
+        for s in sources:
+            key = (s.document, s.first, s.last)
+            if key in seen:
+                continue
+            seen.add(key)
+            out.append(self.corpus.citation(s.document, s.first, s.last, highlight=s.quote))
+            if len(out) >= MAX_CITATIONS:
+                break
+        return out
+
+    def _says(self, decision: Decision) -> list[str]:
+        return [
+            s.say
+            for r in decision.rules
+            for s in r.sources
+            if s.say and s.when and test_all(s.when, decision.situation) is True
+        ]
+
+    def _answer(self, question: str, decision: Decision, sit: Situation) -> Answer:
+        ranked = self._sources(decision)
+        citations = self._citations([s for s, _ in ranked])
+        choices = self._choices(decision)
+        rule = decision.rule
+        if rule is None or not decision.primary:
+            why = (
+                rule.why
+                if rule
+                else "Les documents ne permettent pas de désigner un opérateur du CEP pour cette situation."
+            )
+            text = _faithful([why, "Aucun opérateur n'est désigné par les documents pour ce cas."], citations, question)
+            return Answer(question, "abstain", text, citations, [], message="Cas non tranché par les documents.")
+        sentences = [f"Orientez vers {self._call(decision.primary)}. {rule.why}"]
+        alts = choices[1:]
+        if len(alts) == 1:
+            sentences.append(f"Autre possibilité : {alts[0].name}. {alts[0].why}")
+        elif alts:
+            sentences.append(f"Autres possibilités : {', '.join(a.name for a in alts)}.")
+        sentences.extend(self._says(decision)[:1])
+        text = _faithful(sentences, citations, question)
+        return Answer(question, "routing", text, citations, choices)
+
+    def _clarify(
+        self, question: str, sit: Situation, q: Question, provisional: Decision, branches: dict[Any, Decision]
+    ) -> Answer:
+        choices = self._choices(provisional)
+        seen = {c.id for c in choices}
+        for d in branches.values():
+            if d.primary and d.primary not in seen and d.rule:
+                seen.add(d.primary)
+                choices.append(OperatorChoice(d.primary, self._name(d.primary), "alternative", d.rule.why))
+        ranked = [s for s, _ in self._sources(provisional)]
+        others = [s for d in branches.values() if d.primary != provisional.primary for s, _ in self._sources(d)[:1]]
+        citations = self._citations([*ranked[:3], *q.sources, *others, *ranked[3:]])
+        if choices:
+            first = f"Réponse provisoire : orientez vers {self._call(choices[0].id)}. {choices[0].why}"
+        else:
+            first = "Les documents ne désignent pas d'opérateur sans cette précision."
+        text = _faithful([first, f"À vérifier avant de confirmer : {q.text}"], citations, question)
+        return Answer(question, "clarify", text, citations, choices, follow_up=q.text)
+
+
+def _faithful(sentences: list[str], citations: list[Citation], question: str) -> str:
+    """Join sentences, leaving out any that states a number no cited quote nor the question holds."""
+    known = {n.replace(",", ".") for c in citations for n in _NUM.findall(c.quote)}
+    known |= {n.replace(",", ".") for n in _NUM.findall(question)}
+    kept = [s for s in sentences if all(n.replace(",", ".") in known for n in _NUM.findall(s))]
+    return " ".join(kept)
