@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.citations import cite, sentence_scores
+from assistant.contacts import ContactDesk
 from assistant.errors import IndexUnavailable, InvalidQuestion, KnowledgeError
 from assistant.normalize import Lexicon, clean_input, expand_shorthand, load_lexicon, search_query
 from assistant.questions import defines, definition_term
@@ -60,6 +61,7 @@ class Assistant:
         self.lexicon = lexicon
         self.router = router
         self.figures = figures
+        self.contacts = _contacts(settings, corpus)
 
     # -- loading -----------------------------------------------------------------------------
     @classmethod
@@ -116,6 +118,10 @@ class Assistant:
         return _done(answer, started)
 
     def _answer(self, text: str, normalized: str) -> Answer:
+        if self.contacts is not None:
+            contact = self.contacts.answer(normalized)
+            if contact is not None:
+                return contact
         if self.router is not None:
             situation = self.router.extract(normalized)
             if self.router.is_routing_question(normalized, situation):
@@ -173,6 +179,14 @@ def build_index(settings: Settings, corpus: Corpus, encoder: Encoder, progress: 
         progress,
         tuple(hooks),
     )
+
+
+def _contacts(settings: Settings, corpus: Corpus) -> ContactDesk | None:
+    try:
+        return ContactDesk(settings.knowledge_dir, corpus)
+    except KnowledgeError as exc:
+        log.warning("Questions de contact désactivées : %s", exc)
+        return None
 
 
 def _engines(settings: Settings, corpus: Corpus, folder: Path) -> tuple[Any, Any]:

@@ -1,0 +1,36 @@
+"""Contact questions: only the channels the documents state, or an honest "not in the documents"."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.contacts import ContactDesk
+from assistant.settings import Settings
+from ingest.corpus import load_corpus
+
+
+@pytest.fixture(scope="module")
+def desk() -> ContactDesk:
+    settings = Settings()
+    return ContactDesk(settings.knowledge_dir, load_corpus(settings.corpus_dir))
+
+
+def test_a_stated_channel_is_given_with_its_source(desk: ContactDesk) -> None:
+    answer = desk.answer("site internet du reseau eva ?")
+    assert answer is not None and answer.intent == "passage"
+    assert "mon-cep.org" in answer.text
+    assert any("mon-cep.org" in c.quote for c in answer.citations)
+
+
+def test_a_channel_the_documents_do_not_state_is_not_invented(desk: ContactDesk) -> None:
+    answer = desk.answer("c quoi l'adresse de la mission locale de Montpellier ?")
+    assert answer is not None and answer.intent == "abstain"
+    assert "ne donnent pas l'adresse" in answer.text
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["Combien de sites APEC en Occitanie ?", "Qu'est-ce que le CEP ?", "Quel est le numéro de téléphone ?"],
+)
+def test_other_questions_are_left_alone(desk: ContactDesk, question: str) -> None:
+    assert desk.answer(question) is None
