@@ -72,3 +72,12 @@ def settings(tmp_path: Path, corpus_dir: Path) -> Settings:
 @pytest.fixture()
 def fake_encoder() -> HashEncoder:
     return HashEncoder()
+
+
+@pytest.fixture(scope="session")
+def real_assistant(tmp_path_factory: pytest.TempPathFactory):
+    """The built-in corpus with the real model, built once per test session in a temporary index."""
+    from assistant.pipeline import Assistant
+
+    index_dir = tmp_path_factory.mktemp("real-index")
+    return Assistant.load(replace(Settings.from_env(), index_dir=index_dir, model_name=Settings().model_name))

@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from assistant.evaluation import read_jsonl, score, unfaithful_numbers
 from assistant.pipeline import Assistant
-from assistant.settings import Settings
 from tests.conftest import SHARED_EVAL
 
 pytestmark = pytest.mark.real
 
 
 @pytest.fixture(scope="session")
-def real(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
-    index_dir = tmp_path_factory.mktemp("real-index")
-    settings = replace(Settings.from_env(), index_dir=index_dir, model_name=Settings().model_name)
-    return Assistant.load(settings)
+def real(real_assistant: Assistant) -> Assistant:
+    return real_assistant
 
 
 def test_corpus_reads_both_documents(real: Assistant) -> None:
