@@ -54,6 +54,73 @@ def test_extraction(text: str, expected: dict) -> None:
 
 
 @pytest.mark.parametrize(
+    "text",
+    [
+        "Je suis auto-entrepreneur",
+        "je suis micro entrepreneur depuis 3 ans",
+        "je suis freelance dans le graphisme",
+        "gérant de sa SARL de plomberie",
+        "Une infirmière exerçant en libéral",
+        "Un commerçant qui veut céder son commerce",
+        "exploitant agricole, 55 ans",
+        "je suis mon propre patron",
+        "chef d'entreprise",
+    ],
+)
+def test_self_employed_vocabulary(text: str) -> None:
+    assert router().extract(text).status == "independant"
+
+
+@pytest.mark.parametrize(
+    ("text", "status"),
+    [
+        ("je suis apprenti de 19 ans dans un garage", "salarie_prive"),
+        ("je bosse dans un resto", "salarie_prive"),
+        ("mon handicap me gêne dans mon travail", "salarie_prive"),
+        ("aide-soignante à l'hôpital public", "agent_public"),
+        ("agent administratif d'une mairie", "agent_public"),
+        ("fonctionnaire territorial", "agent_public"),
+        ("g 24 ans et pas de boulot", "demandeur_emploi"),
+        ("un garçon de 16 ans déscolarisé", "demandeur_emploi"),
+        ("j'ai arrêté mes études et je trouve rien", "demandeur_emploi"),
+        ("elle cherche un premier emploi", "demandeur_emploi"),
+        ("j'ai été licencié le mois dernier", "demandeur_emploi"),
+    ],
+)
+def test_status_vocabulary(text: str, status: str) -> None:
+    assert router().extract(text).status == status
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "value"),
+    [
+        # a negator stays in its clause: "sans diplôme" does not negate "cherche du travail"
+        ("un jeune de 19 ans sans diplôme qui cherche du travail", "status", "demandeur_emploi"),
+        # the negation belongs to the noun it precedes: "aucun impact du handicap" keeps the handicap
+        ("CDI, RQTH, aucun impact du handicap sur son activité", "disability", True),
+        ("CDI, RQTH, aucun impact du handicap sur son activité", "disability_impact", False),
+        # negation after the verb
+        ("salarié RQTH dont le handicap ne pèse pas sur son travail", "disability_impact", False),
+        ("salarié avec une rqth mais ça change rien à mon boulot", "disability_impact", False),
+        ("travailleur handicapé, handicap sans incidence sur son poste", "disability_impact", False),
+        ("RQTH, son handicap l'empêche de tenir son poste", "disability_impact", True),
+        ("RQTH, je peux plus porter les patients", "disability_impact", True),
+        ("maladie avec des répercussions importantes sur son activité", "disability_impact", True),
+        # "sans logement" states the need
+        ("22 ans, sans logement stable", "needs", frozenset({"social"})),
+        ("besoin d'aide pour se loger", "needs", frozenset({"social"})),
+        # durations: a job search only after job-search words
+        ("serveur en cdi depuis 6 ans", "job_search_months", None),
+        ("DE depuis 8 mois", "job_search_months", 8),
+        ("au chômage depuis 2 ans", "job_search_months", 24),
+        ("je viens d'avoir mon master en droit", "young_graduate", True),
+    ],
+)
+def test_clauses_negations_and_durations(text: str, field: str, value: object) -> None:
+    assert getattr(router().extract(text), field) == value
+
+
+@pytest.mark.parametrize(
     ("text", "field", "value"),
     [
         ("salarié non cadre", "cadre", False),
@@ -100,6 +167,13 @@ def test_age_numbers(text: str, interval: tuple[int, int]) -> None:
     assert router().extract(text).interval("age") == interval
 
 
+def test_job_seeker_of_unknown_age_is_sent_to_pole_emploi_provisionally() -> None:
+    r = router()
+    answer = r.route(r.extract("je suis au chomage, ou aller ?"))
+    assert answer.intent == "clarify" and "âge" in answer.follow_up
+    assert [o.id for o in answer.operators][:2] == ["pole_emploi", "mission_locale"]
+
+
 def test_age_bound_decides_without_question() -> None:
     r = router()
     answer = r.route(r.extract("demandeur d'emploi de moins de 26 ans"))
@@ -116,6 +190,19 @@ def test_age_bound_decides_without_question() -> None:
         "Appelant 24 ans, CDI, veut changer de métier",
         "mon medecin du travail dit que je risque d'etre inapte, qui peut m'aider ?",
         "Demandeur d'emploi de 40 ans : le Réseau EVA est-il la bonne porte d'entrée ?",
+        # a situation and a request for help / a place / an organisation, in any wording
+        "je sais pas quoi faire de ma vie pro, je suis salarié dans un resto, vous pouvez m'aider ?",
+        "un jeune de 19 ans sans diplôme qui cherche du travail, on l'envoie où ?",
+        "Je suis auto-entrepreneur, est-ce que j'ai droit au CEP et où ?",
+        "je suis en poste comme comptable, pas cadre, j'ai envie d'autre chose, je fais comment ?",
+        "vendeuse dans un magasin, je fais comment pour avoir un conseiller ?",
+        "chomeur de longue duree 55 ans, ou je m'adresse ?",
+        "ancien cadre licencié, je vais où ?",
+        "serveur en cdi, ou je peux me renseigner ?",
+        "handicapée et sans emploi, on me dit cap emploi, c'est toujours eux ?",
+        "déjà suivi par le réseau eva, je peux aussi prendre un conseiller à pôle emploi ?",
+        "En CEP au Réseau EVA quand il était salarié, il a perdu son emploi : doit-il changer d'opérateur ?",
+        "je suis salarié, mes horaires de nuit ne me conviennent plus, vers qui aller ?",
     ],
 )
 def test_routing_questions(text: str) -> None:
@@ -135,6 +222,20 @@ def test_routing_questions(text: str) -> None:
         "je suis nul en informatique et au chomage, pole emploi peut m'aider pour le numérique ?",
         "À quelles structures le CEP a-t-il été confié dès sa création ?",
         "il va faire beau a toulouse ce week end ?",
+        # contact questions, even with a situation, go to the operators' stated channels
+        "quel est le numéro de téléphone de l'APEC ?",
+        "adresse de la mission locale de Toulouse ?",
+        "je suis cadre, quel est le numero de l'apec ?",
+        "quelles sont les horaires de la mission locale de Nimes ? j'ai 20 ans",
+        "Comment joindre Cap emploi par téléphone ?",
+        # a situation, but a question about a service, a figure or a definition
+        "je suis au chomage, pole emploi peut m'aider pour passer le permis ?",
+        "Est-ce que je peux avoir des aides de Pôle emploi pour la garde d'enfant ? je suis au chomage",
+        "je suis au chomage, je peux passer a pole emploi pour mettre a jour mon dossier ?",
+        "je suis en cdi, comment je fais pour utiliser mon cpf ?",
+        "Salarié en CDI depuis 10 ans : combien d'heures de CPF ?",
+        "je suis handicapé, c'est quoi le LUA ?",
+        "Quel est le rôle de Cap emploi pour les salariés en risque d'inaptitude ?",
     ],
 )
 def test_not_routing_questions(text: str) -> None:

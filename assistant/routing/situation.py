@@ -165,6 +165,9 @@ class Lexicon:
     cutoff: float
     negators: frozenset[str]
     window: int
+    clause_words: frozenset[str]  # words that start a new clause: a negator before them negates nothing after
+    absorbers: frozenset[str]  # nouns that take a negation for themselves ("aucun impact du handicap")
+    job_search: re.Pattern[str]  # words before "depuis 8 mois" that make it a job search duration
     cues: tuple[Cue, ...]
     diplomas: tuple[tuple[re.Pattern[str], int], ...]
     op_alias: re.Pattern[str]  # any operator alias, as a named group
@@ -227,6 +230,11 @@ def load_lexicon(path: Path, operators: Mapping[str, Operator]) -> Lexicon:
         cutoff=float(data.get("vocabulary", {}).get("cutoff", 86)),
         negators=frozenset(data.get("negation", {}).get("words", [])),
         window=int(data.get("negation", {}).get("window", 4)),
+        clause_words=frozenset(data.get("negation", {}).get("clause_words", [])),
+        absorbers=frozenset(data.get("negation", {}).get("absorbers", [])),
+        job_search=_compile(
+            path, "job_search.context", "|".join(data.get("job_search", {}).get("context", [])) or "(?!)"
+        ),
         cues=tuple(cues),
         diplomas=tuple(
             (_compile(path, f"diploma n°{i}", d["pattern"]), int(d["level"]))
@@ -238,9 +246,9 @@ def load_lexicon(path: Path, operators: Mapping[str, Operator]) -> Lexicon:
         followed_not_cep=frozenset(ops.get("followed_not_cep", [])),
         no_cep=tuple(_compile(path, "operators.none", p) for p in ops.get("none", [])),
         better_fit=tuple(with_op(p, "operators.better_fit") for p in ops.get("better_fit", [])),
-        routing=tuple(_compile(path, "question_kind.routing", p) for p in kinds.get("routing", [])),
+        routing=tuple(with_op(p, "question_kind.routing") for p in kinds.get("routing", [])),
         either=with_op(kinds.get("either", "(?!)"), "question_kind.either"),
-        not_routing=tuple(_compile(path, "question_kind.not_routing", p) for p in kinds.get("not_routing", [])),
+        not_routing=tuple(with_op(p, "question_kind.not_routing") for p in kinds.get("not_routing", [])),
     )
 
 
@@ -292,6 +300,12 @@ def _negated(text: str, start: int, lexicon: Lexicon) -> bool:
     before = text[max(0, start - 60) : start]
     cut = max((m.end() for m in _CLAUSE_END.finditer(before)), default=0)
     words = _WORD.findall(before[cut:])[-lexicon.window :]
+    # "sans diplome qui cherche du travail": the negator stays in its own clause;
+    # "aucun impact du handicap": the negation is the noun's, not the handicap's.
+    for i in range(len(words) - 1, -1, -1):
+        if words[i] in lexicon.clause_words or words[i] in lexicon.absorbers:
+            words = words[i + 1 :]
+            break
     return any(w in lexicon.negators for w in words)
 
 
@@ -352,6 +366,11 @@ def extract(text: str, lexicon: Lexicon) -> Situation:
             facts[cue.field] = cue.value
     facts.update(_ages(norm))
     for m in _SEARCH.finditer(norm):
+        # "en CDI depuis 6 ans" is not a job search: the duration must follow job-search words.
+        before = norm[max(0, m.start() - 50) : m.start()]
+        before = before[max((c.end() for c in _CLAUSE_END.finditer(before)), default=0) :]
+        if not lexicon.job_search.search(before):
+            continue
         n = _number(m.group(2)) * (12 if m.group(3).startswith("an") else 1)
         if m.group(1):
             facts["job_search_months_min"] = n + 1
