@@ -20,6 +20,7 @@ from ingest.numbers import find_quantities
 # Units a question may ask for, and the fact units that answer each.
 UNIT_FAMILIES: dict[str, set[str]] = {
     "percent": {"percent"},
+    "years": {"years"},  # an age ("moyenne d'âge : 38 ans")
     "money": {"eur", "keur", "meur", "beur"},
     "km2": {"km2"},
     "score": {"score", "ratio"},
@@ -31,7 +32,7 @@ UNIT_FAMILIES: dict[str, set[str]] = {
     "count": {"count"},
 }
 # Specific kinds first: "combien de jours" asks days, not a count.
-_UNIT_ORDER = ("money", "km2", "score", "days", "minutes", "hours", "months", "duration", "percent", "count")
+_UNIT_ORDER = ("years", "money", "km2", "score", "days", "minutes", "hours", "months", "duration", "percent", "count")
 _RARE_UNITS = {"money", "km2", "score"}  # asked for and absent: the documents do not give it
 _QUESTION_WORDS = {"combien", "quel", "quell", "nombr", "chiffr", "valeur", "etai", "etait", "etaient"}
 SCOPE_NAMES = {"occitanie": "en Occitanie", "national": "au niveau national"}
@@ -39,6 +40,11 @@ SCOPE_NAMES = {"occitanie": "en Occitanie", "national": "au niveau national"}
 ACCEPT = 0.50  # least score of an answered figure (coverage of the question + entity agreement)
 MIN_COVERAGE = 0.30  # least share of the question's content words found around the number
 CONFLICT_MARGIN = 0.1
+METRIC_AGREE = 0.08  # the fact's own words name the metric asked (entrées, bénéficiaires, femmes...)
+METRIC_SILENT = 0.2  # the question names a metric, the fact's clause and sentence name none
+UNASKED_PERCENT = 0.1  # no unit asked ("combien", "entrées ?"): a share is a weaker answer than a count
+# "entre 25 et 44 ans", "entre les opérateurs": the preposition, not "entrés" (same stem)
+_ENTRE = re.compile(r"\bentre(?=\s+(?:\d|les?\b|la\b|l'|l’|deux\b|eux\b|autres?\b))", re.I)
 
 
 @dataclass
@@ -53,6 +59,7 @@ class Query:
     unit: str | None
     weights: dict[str, float] = field(default_factory=dict)  # content stem -> idf weight
     expansions: dict[str, str] = field(default_factory=dict)  # synonym stem -> question stem
+    metrics: frozenset[int] = frozenset()  # metric groups the question names (lexicon, metric = true)
 
 
 @dataclass
@@ -107,6 +114,7 @@ class FigureEngine:
         self.sent: list[set[str]] = []
         self.line: list[set[str]] = []
         self.ctx: list[set[str]] = []
+        self.around: list[str] = []  # folded sentence, line and line before: where unit evidence is looked for
         for r in df.itertuples(index=False):
             near = str(r.near)
             self.near.append(set(tokens(near)))
@@ -118,6 +126,7 @@ class FigureEngine:
                 [line_text.get(key, ""), previous.get(key, "") if r.kind != "table" else "", str(r.caption)]
             )
             self.line.append(set(tokens(around)))
+            self.around.append(fold(clean_markup(f"{r.sentence} {around}")))
             self.ctx.append(set(tokens(str(r.context))))
         self.fact_ops = [set(filter(None, str(x).split(","))) for x in df["operators"]]
         self.fact_scopes = [set(filter(None, str(x).split(","))) for x in df["scopes"]]
@@ -126,12 +135,28 @@ class FigureEngine:
         for group in self.lexicon.synonyms:
             stems = {t for w in group for t in tokens(w)}
             self.synonyms.append(stems)
+        # Metric groups: single words only ("entrée en CEP" would make "cep" a metric word).
+        self.metric_groups: dict[int, set[str]] = {
+            i: {t for w in self.lexicon.synonyms[i] if " " not in w for t in tokens(w)} for i in self.lexicon.metrics
+        }
+        self.fact_metrics: list[frozenset[int]] = []
+        self.caption_metrics: list[frozenset[int]] = []
+        self.sent_metrics: list[frozenset[int]] = []
+        for i, r in enumerate(df.itertuples(index=False)):
+            self.fact_metrics.append(self.metrics_in(str(r.near)))
+            self.sent_metrics.append(self.metrics_in(f"{r.sentence} {self.around[i]}"))
+            self.caption_metrics.append(self.metrics_in(str(r.caption)) if r.kind == "table" else frozenset())
         self._cue_words = {w for w in self.lexicon.cues if " " not in w}
         # Words that only say "a number, please": not what the number is about.
         self._ask_stems = set(_QUESTION_WORDS)
         for w in [*self.lexicon.phrases, *[x for ws in self.lexicon.units.values() for x in ws]]:
             self._ask_stems.update(tokens(w))
         self._cue_phrases = [w for w in self.lexicon.cues if " " in w] + list(self.lexicon.phrases)
+
+    def metrics_in(self, text: str) -> frozenset[int]:
+        """The metric groups a text names (entrées, sortants, bénéficiaires, femmes...)."""
+        stems = set(tokens(_ENTRE.sub(" ", clean_markup(text))))
+        return frozenset(i for i, group in self.metric_groups.items() if stems & group)
 
     # --- questions ---------------------------------------------------------------------------------
 
@@ -189,7 +214,17 @@ class FigureEngine:
                 for g in group:
                     if g not in weights:
                         expansions[g] = hit
-        return Query(text, f, list(dict.fromkeys(ops)), list(dict.fromkeys(scopes)), years, unit, weights, expansions)
+        return Query(
+            text,
+            f,
+            list(dict.fromkeys(ops)),
+            list(dict.fromkeys(scopes)),
+            years,
+            unit,
+            weights,
+            expansions,
+            self.metrics_in(text),
+        )
 
     def _fuzzy_operators(self, folded: str, found: set[str]) -> list[str]:
         words = re.findall(r"[a-z0-9]+", folded)
@@ -230,6 +265,9 @@ class FigureEngine:
             if units is not None and r.unit not in units:
                 continue
             if units is None and r.unit == "years":
+                continue
+            evidence = self.lexicon.unit_evidence.get(q.unit or "")
+            if evidence and not any(_has(self.around[i], w) for w in evidence):
                 continue
             near, sent, line, ctx = self.near[i], self.sent[i], self.line[i], self.ctx[i]
             before = self.before[i]
@@ -300,6 +338,22 @@ class FigureEngine:
                     violations.append("year")
             if q.unit and units is not None:
                 score += 0.15 if q.unit in _RARE_UNITS else 0.05
+            elif q.unit is None and r.unit == "percent":
+                score -= UNASKED_PERCENT
+            # metric: what the fact counts must be what is asked
+            if q.metrics:
+                fm, from_caption = self.fact_metrics[i], False
+                if not fm and r.kind == "table":
+                    fm, from_caption = self.caption_metrics[i], True  # only the caption says what is counted
+                if fm and not fm & q.metrics:
+                    violations.append("metric")
+                elif from_caption and fm - q.metrics:
+                    violations.append("metric")  # the table counts a narrower population than asked
+                elif q.unit in (None, "count"):  # a share's "des bénéficiaires" is its base, not its metric
+                    if fm:
+                        score += METRIC_AGREE
+                    elif not self.sent_metrics[i] & q.metrics:
+                        score -= METRIC_SILENT
             out.append(Scored(i, score, coverage, violations))
         out.sort(key=lambda s: -s.score)
         return out
@@ -316,7 +370,9 @@ class FigureEngine:
         best = ok[0] if ok else None
         rare = q.unit in _RARE_UNITS  # few numbers of this kind: the unit itself is strong evidence
         good = best is not None and best.score >= ACCEPT and best.coverage >= (0.2 if rare else MIN_COVERAGE)
-        blocked = [s for s in scored if s.violations and set(s.violations) <= {"year", "region", "operator"}]
+        blocked = [
+            s for s in scored if s.violations and set(s.violations) <= {"year", "region", "operator", "metric"}
+        ]
         top_blocked = blocked[0] if blocked else None
         strong_block = (
             top_blocked is not None and top_blocked.coverage >= MIN_COVERAGE and top_blocked.score >= ACCEPT
@@ -374,6 +430,7 @@ class FigureEngine:
                 o["unit"] != r["unit"]
                 or s.coverage < 0.9 * best.coverage
                 or not self._same_thing(best.index, s.index)
+                or not self._same_measure(q, best.index, s.index)
             ):
                 continue
             seen_lines.add(key)
@@ -408,6 +465,13 @@ class FigureEngine:
             alternatives=alternatives,
             message="Valeurs différentes selon les passages : vérifiez les sources." if alternatives else "",
         )
+
+    def _same_measure(self, q: Query, a: int, b: int) -> bool:
+        """Two facts measure the same thing: same metric groups, and the question's words stand around both."""
+        if self.fact_metrics[a] != self.fact_metrics[b]:
+            return False
+        found = [{t for t in q.weights if t in self.near[i] or t in self.line[i]} for i in (a, b)]
+        return found[0] == found[1]
 
     def _same_thing(self, a: int, b: int) -> bool:
         """Two facts that may speak of the same thing: same operator, scope and year (scores decide the rest)."""
@@ -445,6 +509,8 @@ class FigureEngine:
             asked.append("pour " + ", ".join(s.split(":", 1)[-1].replace("-", " ").title() for s in q.scopes))
         if "operator" in why and q.operators:
             asked.append("pour " + ", ".join(self.operators[o].name for o in q.operators))
+        if "metric" in why and not asked:
+            asked.append("(les passages chiffrés les plus proches ne mesurent pas la même chose)")
         if "unit" in why:
             asked.append("(aucun passage ne donne ce montant ou cette valeur pour ce sujet)")
         detail = " ".join(asked)

@@ -95,6 +95,9 @@ class Lexicon:
     open_words: tuple[str, ...]
     units: dict[str, tuple[str, ...]]
     synonyms: tuple[tuple[str, ...], ...]
+    metrics: tuple[int, ...] = ()  # indices of the synonym groups that name what a figure counts
+    # words a fact's sentence must hold to answer a unit ("38 ans" answers an age only near "âge")
+    unit_evidence: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def _strs(path: Path, data: dict, *keys: str) -> tuple[str, ...]:
@@ -119,12 +122,21 @@ def load_lexicon(knowledge_dir: Path) -> Lexicon:
     units_node = data.get("question", {}).get("units", {})
     if not isinstance(units_node, dict):
         raise KnowledgeError(f"{path} : « question.units » doit être une table.")
-    units = {k: _strs(path, units_node, k) for k in units_node}
+    units = {k: _strs(path, units_node, k) for k in units_node if k != "evidence"}
+    evidence_node = units_node.get("evidence", {})
+    if not isinstance(evidence_node, dict):
+        raise KnowledgeError(f"{path} : « question.units.evidence » doit être une table.")
+    unit_evidence = {k: _strs(path, evidence_node, k) for k in evidence_node}
     synonyms = []
+    metrics = []
     for i, group in enumerate(data.get("synonyms", []), start=1):
         words = group.get("words") if isinstance(group, dict) else None
         if not isinstance(words, list) or len(words) < 2:
             raise KnowledgeError(f"{path}, synonymes n°{i} : au moins deux mots attendus.")
+        if not isinstance(group.get("metric", False), bool):
+            raise KnowledgeError(f"{path}, synonymes n°{i} : « metric » doit valoir true ou false.")
+        if group.get("metric", False):
+            metrics.append(i - 1)
         synonyms.append(tuple(fold(w) for w in words))
     return Lexicon(
         occitanie=_strs(path, data, "scope", "occitanie"),
@@ -140,6 +152,8 @@ def load_lexicon(knowledge_dir: Path) -> Lexicon:
         open_words=_strs(path, data, "question", "open_words"),
         units=units,
         synonyms=tuple(synonyms),
+        metrics=tuple(metrics),
+        unit_evidence=unit_evidence,
     )
 
 

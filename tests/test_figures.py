@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from assistant.figures import FigureEngine, faithful
@@ -87,3 +90,132 @@ def test_missing_year_or_region_abstains(engine: FigureEngine) -> None:
 
 def test_unrelated_question_returns_none(engine: FigureEngine) -> None:
     assert engine.answer("Combien de psychologues du travail à l'APEC ?", []) is None
+
+
+# --- general agreement rules: unit asked, metric asked, conflicts of one measure only -------------
+
+AGREEMENT_DOC = """Rapport 2021 du CEP en Occitanie
+
+I. Activité
+
+A. Réseau EVA
+
+En 2021, en Occitanie, le réseau EVA a réalisé une campagne de prospection auprès de 900 entreprises.
+
+En 2021, en Occitanie, le réseau EVA a enregistré 13 670 bénéficiaires entrés en CEP.
+
+En Occitanie, 62,59 % de ces bénéficiaires sont des femmes et 37,41 % des hommes.
+
+En 3 ans, le réseau EVA a doublé ses sites.
+
+La moyenne d'âge en Occitanie est de 38 ans et 21,79 % des bénéficiaires ont entre 16 et 25 ans.
+
+B. Démissionnaires
+
+Nombre de clients ayant bénéficié d'un CEP pour préparer le dispositif démissionnaires, par région :
+
+\tEn volume
+Normandie\t170
+Bretagne\t195
+
+C. Cap emploi
+
+En 2021, en Occitanie, Cap emploi a enregistré 941 entrées en CEP de salariés.
+
+En 2021, en Occitanie, Cap emploi a enregistré 5 494 sorties du CEP de salariés.
+"""
+
+
+@pytest.fixture(scope="module")
+def agreement(tmp_path_factory) -> FigureEngine:
+    folder = tmp_path_factory.mktemp("agreement")
+    (folder / "rapport.txt").write_text(AGREEMENT_DOC, encoding="utf-8")
+    corpus = load_corpus(folder)
+    return FigureEngine(extract_facts(corpus, KNOWLEDGE_DIR), corpus, KNOWLEDGE_DIR)
+
+
+def test_metric_words_agree_entrees_entres(agreement: FigureEngine) -> None:
+    # "entrées" asked, "entrés en CEP" stated: the metric wins over a rare word shared with another number
+    a = agreement.answer("Combien d'entrées en CEP le Réseau EVA a-t-il réalisées en Occitanie en 2021 ?", [])
+    assert a is not None and a.figure is not None and a.figure.value == 13670
+
+
+def test_unit_asked_is_an_age(agreement: FigureEngine) -> None:
+    a = agreement.answer("Quelle est la moyenne d'âge des bénéficiaires du réseau EVA en Occitanie ?", [])
+    assert a is not None and a.figure is not None
+    assert (a.figure.value, a.figure.unit) == (38, "years")  # not 21,79 %, not "en 3 ans"
+
+
+def test_other_metric_group_is_not_an_answer(agreement: FigureEngine) -> None:
+    a = agreement.answer("Réseau EVA Occitanie 2021 : part des hommes ?", [])
+    assert a is not None and a.figure is not None and a.figure.value == 37.41
+    assert not a.alternatives  # 62,59 % measures women: not a conflicting value
+
+
+def test_table_of_a_narrower_population_abstains(agreement: FigureEngine) -> None:
+    # The table counts clients preparing a resignation, not the beneficiaries asked for.
+    a = agreement.answer("Combien de bénéficiaires l'APEC a-t-elle accompagnés en Normandie ?", [])
+    assert a is None or (a.intent == "abstain" and a.figure is None)
+
+
+def test_conflict_only_between_facts_of_the_same_measure(agreement: FigureEngine) -> None:
+    a = agreement.answer("Cap emploi Occitanie : nombre d'entrées en CEP des salariés ?", [])
+    assert a is not None and a.figure is not None and a.figure.value == 941
+    assert a.alternatives == []  # 5 494 counts exits
+
+
+def test_metric_groups_read_from_the_lexicon(agreement: FigureEngine) -> None:
+    groups = agreement.metrics_in
+    assert groups("entrés en CEP") == groups("entrées") != frozenset()
+    assert groups("ont entre 25 et 44 ans") == frozenset()  # the preposition, not "entrés"
+    assert groups("sortants") != groups("entrants")
+
+
+# --- held-out questions through the real pipeline --------------------------------------------------
+
+HELDOUT = Path(__file__).parent / "data" / "figures_heldout.jsonl"
+# Measured with scripts/eval_figures.py --pipeline (2026-11-22): figure strict 0.684, wrong answers
+# (a value that is not the gold, figure and out-of-scope items) 19/91 = 0.209. The product target
+# is wrong <= 0.05: it is asserted separately and expected to fail until the engine gets there.
+HELDOUT_MIN_STRICT = 0.64
+HELDOUT_MAX_WRONG = 0.23
+HELDOUT_TARGET_WRONG = 0.05
+
+
+def test_heldout_file_is_well_formed() -> None:
+    items = [json.loads(line) for line in HELDOUT.read_text(encoding="utf-8").splitlines() if line.strip()]
+    figures = [g for g in items if g["kind"] == "figure"]
+    assert len(figures) >= 60 and len(items) - len(figures) >= 12
+    docs = Path(KNOWLEDGE_DIR) / "documents"
+    for g in figures:
+        line = (docs / g["source_file"]).read_text(encoding="utf-8").splitlines()[g["line"] - 1]
+        assert g["evidence"] in line, g["id"]
+
+
+def _heldout_rates(assistant) -> tuple[float, float]:
+    """Figure strict rate and the share of all items answered with a wrong value."""
+    from assistant.evaluation import score
+
+    gold = [json.loads(line) for line in HELDOUT.read_text(encoding="utf-8").splitlines() if line.strip()]
+    answers = {g["id"]: {**assistant.ask(g["question"], qid=g["id"]).to_dict(), "id": g["id"]} for g in gold}
+    kinds = score(gold, answers)["kinds"]
+    fig, oos = kinds["figure"], kinds["out_of_scope"]
+    return fig["ok"] / fig["n"], (fig["wrong"] + oos["wrong"]) / (fig["n"] + oos["n"])
+
+
+@pytest.fixture(scope="module")
+def heldout_rates(real_assistant) -> tuple[float, float]:
+    return _heldout_rates(real_assistant)
+
+
+@pytest.mark.real
+def test_heldout_figures_with_real_assistant(heldout_rates: tuple[float, float]) -> None:
+    strict, wrong = heldout_rates
+    assert strict >= HELDOUT_MIN_STRICT
+    assert wrong <= HELDOUT_MAX_WRONG
+
+
+@pytest.mark.real
+@pytest.mark.xfail(reason="held-out wrong rate is 0.21, the target is 0.05 (see HELDOUT_* above)", strict=False)
+def test_heldout_wrong_rate_target(heldout_rates: tuple[float, float]) -> None:
+    assert heldout_rates[1] <= HELDOUT_TARGET_WRONG
