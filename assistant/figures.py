@@ -38,6 +38,7 @@ _QUESTION_WORDS = {"combien", "quel", "quell", "nombr", "chiffr", "valeur", "eta
 SCOPE_NAMES = {"occitanie": "en Occitanie", "national": "au niveau national"}
 
 ACCEPT = 0.50  # least score of an answered figure (coverage of the question + entity agreement)
+TIE_MARGIN = 0.01  # measured: below it, the best and the next different value are a coin toss
 MIN_COVERAGE = 0.30  # least share of the question's content words found around the number
 CONFLICT_MARGIN = 0.1
 METRIC_AGREE = 0.08  # the fact's own words name the metric asked (entrées, bénéficiaires, femmes...)
@@ -389,7 +390,17 @@ class FigureEngine:
             return self._abstain(q, scored[:3], ["unit"])
         if not good or best is None:
             return None
+        if self._tied(best, ok):
+            return None  # two different numbers fit equally well: show passages rather than guess
         return self._answer(q, best, ok)
+
+    def _tied(self, best: Scored, ok: list[Scored]) -> bool:
+        """True when another fact with a different value scores as well as the best one."""
+        value = float(self.df.iloc[best.index]["value"])
+        for s in ok[1:]:
+            if float(self.df.iloc[s.index]["value"]) != value:
+                return best.score - s.score < TIE_MARGIN
+        return False
 
     def _row(self, s: Scored) -> pd.Series:
         return self.df.iloc[s.index]
