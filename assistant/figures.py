@@ -129,6 +129,8 @@ class FigureEngine:
             self.line.append(set(tokens(around)))
             self.around.append(fold(clean_markup(f"{r.sentence} {around}")))
             self.ctx.append(set(tokens(str(r.context))))
+        # Plain Python rows, read once: iterating Arrow-backed columns per question cost most of a figure answer.
+        self.rows = list(df.astype(object).itertuples(index=False))
         self.fact_ops = [set(filter(None, str(x).split(","))) for x in df["operators"]]
         self.fact_scopes = [set(filter(None, str(x).split(","))) for x in df["scopes"]]
         self.fact_years = [{int(y) for y in str(x).split(",") if y.strip().isdigit()} for x in df["years"]]
@@ -260,9 +262,8 @@ class FigureEngine:
                 for n in range(h.chunk.lines[0], h.chunk.lines[1] + 1):
                     hit_rank.setdefault((h.chunk.document, n), rank)
         units = UNIT_FAMILIES.get(q.unit or "")
-        df = self.df
         out: list[Scored] = []
-        for i, r in enumerate(df.itertuples(index=False)):
+        for i, r in enumerate(self.rows):
             if units is not None and r.unit not in units:
                 continue
             if units is None and r.unit == "years":
@@ -390,12 +391,18 @@ class FigureEngine:
             return self._abstain(q, scored[:3], ["unit"])
         if not good or best is None:
             return None
+        answer = self._answer(q, best, ok)
         if self._tied(best, ok):
-            return None  # two different numbers fit equally well: show passages rather than guess
-        return self._answer(q, best, ok)
+            # Two different numbers fit equally well: never pick one. Same thing → both values with
+            # their sources and no single figure; different things → passages (None).
+            if not answer.alternatives or answer.figure is None:
+                return None
+            answer.alternatives.insert(0, answer.figure)
+            answer.figure = None
+        return answer
 
     def _tied(self, best: Scored, ok: list[Scored]) -> bool:
-        """True when another fact with a different value scores as well as the best one."""
+        """True when another fact, with a different value, scores as well as the best one."""
         value = float(self.df.iloc[best.index]["value"])
         for s in ok[1:]:
             if float(self.df.iloc[s.index]["value"]) != value:

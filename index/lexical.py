@@ -24,6 +24,7 @@ class LexicalIndex:
     matrix: sparse.csr_matrix | None = None  # docs x terms, BM25 weights
     k1: float = 1.2
     b: float = 0.75
+    _fuzzy: dict[str, int | None] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def build(cls, texts: list[str], k1: float = 1.2, b: float = 0.75) -> LexicalIndex:
@@ -64,13 +65,18 @@ class LexicalIndex:
             col = self.vocab.get(s)
             weight = 1.0
             if col is None and len(w) >= 5 and not w.isdigit():
-                match = process.extractOne(w, self.surface.keys(), scorer=fuzz.ratio, score_cutoff=84)
-                if match is not None:
-                    col = self.vocab.get(self.surface[match[0]])
-                    weight = 0.8
+                col = self._closest(w)
+                weight = 0.8
             if col is not None:
                 terms[col] = max(terms.get(col, 0.0), weight)
         return terms
+
+    def _closest(self, word: str) -> int | None:
+        """Column of the indexed word closest to a typo; memoized, as coverage() asks again for every hit."""
+        if word not in self._fuzzy:
+            match = process.extractOne(word, self.surface.keys(), scorer=fuzz.ratio, score_cutoff=84)
+            self._fuzzy[word] = self.vocab.get(self.surface[match[0]]) if match is not None else None
+        return self._fuzzy[word]
 
     def scores(self, text: str) -> np.ndarray:
         """BM25 score of every document for the query."""

@@ -68,19 +68,35 @@ class HybridIndex:
         encoder: Encoder,
         dense_weight: float = 0.35,
         progress: Progress | None = None,
-        batch: int = 64,
+        batch: int = 128,
+        previous: HybridIndex | None = None,
     ) -> HybridIndex:
         texts = [search_text(c) for c in chunks]
         if progress:
             progress("Index lexical", 0, len(texts))
         lexical = LexicalIndex.build(texts)
-        parts = []
-        for start in range(0, len(texts), batch):
-            parts.append(encoder.encode(texts[start : start + batch]))
+        # Unchanged passages keep their vectors (same model, same text): adding a document embeds only it.
+        known = previous.vectors_by_text() if previous is not None else {}
+        vectors = np.zeros((len(texts), encoder.dim), dtype=np.float32)
+        todo = []
+        for i, text in enumerate(texts):
+            vector = known.get(_text_key(text))
+            if vector is None:
+                todo.append(i)
+            else:
+                vectors[i] = vector
+        # Calls of 128: the model sorts a call's texts by length (less padding) and progress still moves.
+        for start in range(0, len(todo), batch):
+            rows = todo[start : start + batch]
+            vectors[rows] = encoder.encode([texts[i] for i in rows])
             if progress:
-                progress("Calcul des embeddings", min(start + batch, len(texts)), len(texts))
-        vectors = np.vstack(parts) if parts else np.zeros((0, encoder.dim), dtype=np.float32)
+                progress("Calcul des embeddings", min(start + batch, len(todo)), len(todo))
         return cls(chunks, lexical, DenseIndex.build(vectors), encoder, dense_weight)
+
+    def vectors_by_text(self) -> dict[str, np.ndarray]:
+        """This index's vectors by search text hash, for reuse by the next build."""
+        vectors = self.dense.index.reconstruct_n(0, self.dense.size)
+        return {_text_key(search_text(c)): v for c, v in zip(self.chunks, vectors, strict=True)}
 
     # -- search ------------------------------------------------------------------------------
     def search(
@@ -168,6 +184,10 @@ class HybridIndex:
         return idx
 
 
+def _text_key(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def _sha256(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -224,8 +244,16 @@ def build_atomically(
     builds.mkdir(parents=True, exist_ok=True)
     name = f"{int(time.time() * 1000)}-{os.getpid()}-{corpus_fingerprint[:10]}"
     tmp = builds / f".tmp-{name}"
+    previous = None
+    old = current_build(index_dir)
+    if old is not None:
+        try:
+            if read_manifest(old).model == encoder.name:  # vectors of another model are never reused
+                previous = HybridIndex.load(old, encoder, dense_weight)
+        except IndexUnavailable:
+            previous = None  # damaged or another format: embed everything
     try:
-        index = HybridIndex.build(chunks, encoder, dense_weight, progress)
+        index = HybridIndex.build(chunks, encoder, dense_weight, progress, previous=previous)
         for hook in hooks:
             tmp.mkdir(parents=True, exist_ok=True)
             hook(tmp)
