@@ -31,6 +31,7 @@ ABSTAIN_TEXT = (
 )
 
 
+WARM_UP_QUESTION = "Combien de bénéficiaires du conseil en évolution professionnelle en 2021 ?"
 DEFINITION_BOOST = 0.3  # on the fused score scale (a perfect lexical match weighs 0.7)
 
 
@@ -87,7 +88,9 @@ class Assistant:
             log.warning("%s Reconstruction de l'index.", exc)
             folder = build_index(settings, corpus, encoder, progress)
             index = HybridIndex.load(folder, encoder, settings.dense_weight)
-        return cls(settings, corpus, index, load_lexicon(settings.knowledge_dir), *_engines(settings, corpus, folder))
+        assistant = cls(settings, corpus, index, load_lexicon(settings.knowledge_dir), *_engines(settings, corpus, folder))
+        assistant.ask(WARM_UP_QUESTION)  # loads the model and fills caches now, not on the first user question
+        return assistant
 
     # -- answering ---------------------------------------------------------------------------
     def retrieve(self, normalized: str, k: int = 8) -> Retrieval:
