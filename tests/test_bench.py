@@ -1,0 +1,171 @@
+"""Benchmark: the report's shape on a tiny corpus with the fake encoder; the synthetic corpus generator."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistant.bench import MeteredEncoder, VectorCache, parse_scale, percentiles, run_bench
+from assistant.settings import Settings
+from index.encoders import HashEncoder
+from ingest.corpus import load_corpus
+from ingest.synthetic import template_key, variants, write_corpus
+
+GOLD = [
+    {
+        "id": "F1",
+        "kind": "figure",
+        "question": "Combien d'entrées en CEP Pôle Emploi en Occitanie en 2021 ?",
+        "number": 12345,
+        "evidence": "**12 345** entrées en CEP",
+    },
+    {
+        "id": "P1",
+        "kind": "passage",
+        "question": "Le conseil en évolution professionnelle est-il gratuit ?",
+        "evidence": "est un service **gratuit** et confidentiel",
+    },
+    {"id": "O1", "kind": "out_of_scope", "question": "Quel temps fera-t-il à Toulouse demain ?"},
+]
+
+
+@pytest.fixture()
+def questions(tmp_path: Path) -> Path:
+    path = tmp_path / "questions.jsonl"
+    path.write_text("\n".join(json.dumps(g, ensure_ascii=False) for g in GOLD) + "\n", encoding="utf-8")
+    return path
+
+
+def test_report_has_every_measure_and_leaves_the_project_alone(
+    settings: Settings, questions: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "bench" / "bench.json"
+    table = io.StringIO()
+    report = run_bench(settings, questions, out, scale="3", step=lambda _: None, stream=table)
+
+    assert json.loads(out.read_text(encoding="utf-8")) == report
+    x1 = report["builtin"]
+    for key in (
+        "build_builtin_s",
+        "model_load_s",
+        "build_s",
+        "embed_s",
+        "build_s_per_document",
+        "index_mb",
+        "floor_ms",
+        "warm_ms",
+        "peak_rss_mb",
+        "quality",
+        "baselines",
+        "documents",
+        "chunks",
+    ):
+        assert key in x1, key
+    assert x1["documents"] == 2
+    assert x1["embedded_texts"] == x1["chunks"]
+    assert x1["warm_ms"]["all"]["n"] == len(GOLD)
+    assert x1["quality"]["n"] == len(GOLD)
+    assert set(x1["baselines"]["cited@3"]) == {"hybrid", "lexical", "dense"}
+    assert x1["baselines"]["n"] == 2
+    assert report["cold_start"]["answered"] and not report["cold_start"]["rebuilt_index"]
+    assert set(report["targets"]) >= {
+        "build_builtin_s",
+        "cold_start_s",
+        "warm_p95_over_floor",
+        "peak_rss_mb",
+        "warm_p95_ms_at_x100",
+        "build_s_per_document_x100_vs_x1",
+    }
+    assert report["targets"]["warm_p95_ms_at_x100"]["holds"] is None  # ×100 not run
+
+    x3 = report["scale"][1]
+    assert "error" not in x3, x3
+    assert (x3["factor"], x3["documents"]) == (3, 6)
+    assert x3["chunks"] == pytest.approx(3 * x1["chunks"], rel=0.2)
+    assert x3["vector_reuse"] is False
+    assert x3["dense_types"]["hnsw_recall@k"] is not None
+    assert Path(report["plot"]).read_bytes().startswith(b"\x89PNG")
+    assert "Cibles" in table.getvalue()
+    assert not (settings.index_dir).exists()  # everything was built in a temporary folder
+
+
+def test_largest_scales_reuse_vectors_and_say_so(settings: Settings, questions: Path, tmp_path: Path) -> None:
+    report = run_bench(
+        settings,
+        questions,
+        tmp_path / "b.json",
+        scale="2",
+        embed_budget_s=0.0,
+        step=lambda _: None,
+        stream=io.StringIO(),
+    )
+    x2 = report["scale"][1]
+    assert "error" not in x2, x2
+    assert x2["vector_reuse"] is True
+    v = x2["vectors"]
+    assert v["exact_cache_hits"] + v["near_duplicate_reused"] + v["embedded"] == x2["chunks"]
+    assert v["exact_cache_hits"] + v["near_duplicate_reused"] > 0
+    assert "projected_full_build_s" in x2
+
+
+def test_synthetic_corpus_is_deterministic_and_scales(corpus_dir: Path, tmp_path: Path) -> None:
+    a = write_corpus(corpus_dir, tmp_path / "a", 4, seed=7)
+    b = write_corpus(corpus_dir, tmp_path / "b", 4, seed=7)
+    c = write_corpus(corpus_dir, tmp_path / "c", 4, seed=8)
+    assert a.files == b.files and len(a.files) == 8
+    for name in a.files:
+        assert (a.folder / name).read_bytes() == (b.folder / name).read_bytes()
+    assert [(a.folder / n).read_text() for n in a.files] != [(c.folder / n).read_text() for n in c.files]
+    # variant 0 is the built-in corpus itself
+    assert (a.folder / "rapport-test.txt").read_bytes() == (corpus_dir / "rapport-test.txt").read_bytes()
+
+    corpus = load_corpus(a.folder)
+    assert len(corpus.documents) == 8 and not corpus.errors
+    base = load_corpus(corpus_dir)
+    assert len(corpus.chunks) == 4 * len(base.chunks)
+    other = next(n for n in a.files if n.startswith("rapport-test-"))
+    text = (a.folder / other).read_text(encoding="utf-8")
+    assert "Occitanie" not in text and "12 345" not in text
+    assert "I. Présentation" in text  # headings and structure kept
+    sections = {li.section for li in base.documents["rapport-test.txt"].lines}
+    assert {li.section for li in corpus.documents[other].lines} == sections
+
+
+def test_variants_are_distinct_regions_and_years() -> None:
+    vs = variants(100, seed=0)
+    assert len({(v.region.name, v.year) for v in vs}) == 100
+    assert vs[0].is_base and vs[0].region.name == "Occitanie"
+    assert variants(100, seed=0) == vs
+    with pytest.raises(ValueError):
+        variants(10_000)
+
+
+def test_template_key_masks_what_variants_change() -> None:
+    a = "En Occitanie, le Réseau EVA a reçu **12 345** personnes en 2021."
+    b = "En Bretagne, le Cap Transitions a reçu **9 876** personnes en 2023."
+    assert template_key(a) == template_key(b)
+    assert template_key(a) != template_key("En Bretagne, la Mission Locale a reçu 3 jeunes.")
+
+
+def test_metered_encoder_counts_and_cache_returns_the_same_vectors() -> None:
+    inner = HashEncoder()
+    plain = MeteredEncoder(inner)
+    texts = ["Les jardiniers arrosent", "Le compost", "Les jardiniers arrosent"]
+    expected = inner.encode(texts)
+    assert np.array_equal(plain.encode(texts), expected) and plain.texts == 3
+    cached = MeteredEncoder(inner, VectorCache())
+    assert np.array_equal(cached.encode(texts), expected)
+    assert cached.texts == 3  # duplicates inside one batch are embedded, later ones hit the cache
+    assert np.array_equal(cached.encode(texts[:1]), expected[:1]) and cached.texts == 3
+
+
+def test_helpers() -> None:
+    assert parse_scale("10,100") == [10, 100]
+    assert parse_scale("×100, 10, 1, 10") == [10, 100]
+    assert parse_scale("") == []
+    assert percentiles([1, 2, 3, 4])["p50"] == 2.5
+    assert percentiles([])["n"] == 0
