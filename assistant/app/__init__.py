@@ -1,0 +1,1 @@
+"""The Streamlit app's logic that is not UI: rendering to safe markdown, feedback, admin, documents, figures."""

@@ -1,0 +1,132 @@
+"""The figures explorer's data: the operator comparison and the fact table, filtered, with their sources."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import pandas as pd
+
+from assistant.app.render import scope_label
+
+METRICS = {"entrants": "Entrants", "sortants": "Sortants", "beneficiaires": "Bénéficiaires"}
+CHART_SCOPES = ("occitanie", "national")
+
+
+def fact_tables(assistant: Any) -> Any | None:
+    """The figure engine's FactTables (facts, tables, comparison), or None before it is ready."""
+    engine = getattr(assistant, "figures", None)
+    if engine is None:
+        return None
+    return getattr(engine, "tables", None) or getattr(engine, "facts", None)
+
+
+def _lines(value: object) -> str:
+    parts = sorted({p.strip() for p in str(value or "").split(";") if p.strip() and p.strip() != "<NA>"}, key=_num)
+    return ("l. " + ", ".join(parts)) if parts else ""
+
+
+def _num(text: str) -> int:
+    digits = "".join(ch for ch in text if ch.isdigit())
+    return int(digits) if digits else 0
+
+
+def _title(titles: Mapping[str, str], document: object) -> str:
+    doc = "" if pd.isna(document) else str(document)
+    return titles.get(doc, doc)
+
+
+def comparison_table(
+    comparison: pd.DataFrame,
+    titles: Mapping[str, str],
+    year: int | None = 2021,
+    scopes: Iterable[str] = CHART_SCOPES,
+    operators: Iterable[str] | None = None,
+) -> pd.DataFrame:
+    """Entrants, sortants, bénéficiaires per operator and scope for a year, with the source of each row."""
+    df = comparison.copy()
+    if year is not None:
+        df = df[df["year"] == year]
+    df = df[df["scope"].isin(list(scopes))]
+    if operators is not None:
+        df = df[df["operator"].isin(list(operators))]
+    out = pd.DataFrame(
+        {
+            "Opérateur": df["operator_name"].astype(str),
+            "Périmètre": df["scope"].map(scope_label),
+            "Année": df["year"],
+            **{label: df[key] for key, label in METRICS.items()},
+            "Source": [
+                " — ".join(p for p in (_title(titles, d), str(s) if pd.notna(s) else "", _lines(li)) if p)
+                for d, s, li in zip(df["document"], df["section"], df["source_lines"], strict=True)
+            ],
+        }
+    )
+    return out.sort_values(["Périmètre", "Opérateur"], kind="stable").reset_index(drop=True)
+
+
+def chart_data(comparison: pd.DataFrame, metric: str, scope: str, year: int = 2021) -> pd.DataFrame:
+    """One bar per operator: the metric for a scope and year (rows without the value are left out)."""
+    df = comparison[(comparison["year"] == year) & (comparison["scope"] == scope)]
+    df = df[df[metric].notna()]
+    return (
+        pd.DataFrame({"Opérateur": df["operator_name"].astype(str), METRICS[metric]: df[metric].astype(float)})
+        .sort_values(METRICS[metric], ascending=False)
+        .reset_index(drop=True)
+    )
+
+
+def facts_table(
+    facts: pd.DataFrame,
+    titles: Mapping[str, str],
+    operator_names: Mapping[str, str],
+    operators: Iterable[str] | None = None,
+    scopes: Iterable[str] | None = None,
+    text: str = "",
+) -> pd.DataFrame:
+    """Every figure of the documents with its label, operator, scope, year and source, filtered."""
+    df = facts
+    if operators:
+        wanted = set(operators)
+        df = df[df["operator"].fillna("").astype(str).isin(wanted)]
+    if scopes:
+        df = df[df["scope"].fillna("").astype(str).map(_scope_key).isin(set(scopes))]
+    if text.strip():
+        needle = text.strip().lower()
+        hay = (df["label"].fillna("").astype(str) + " " + df["sentence"].fillna("").astype(str)).str.lower()
+        df = df[hay.str.contains(needle, regex=False)]
+    lines = [f"l. {a}" if a == b else f"l. {a}-{b}" for a, b in zip(df["first_line"], df["last_line"], strict=True)]
+    return pd.DataFrame(
+        {
+            "Valeur": df["display"].astype(str),
+            "Libellé": df["label"].fillna("").astype(str),
+            "Opérateur": df["operator"].fillna("").astype(str).map(lambda o: operator_names.get(o, o)),
+            "Périmètre": df["scope"].fillna("").astype(str).map(scope_label),
+            "Année": df["year"],
+            "Document": [_title(titles, d) for d in df["document"]],
+            "Section": df["section"].fillna("").astype(str),
+            "Page": df["page"],
+            "Lignes": lines,
+            "Phrase source": df["sentence"].fillna("").astype(str),
+        }
+    ).reset_index(drop=True)
+
+
+def _scope_key(scope: str) -> str:
+    return "other" if scope.startswith("other:") else scope
+
+
+def scope_choices(facts: pd.DataFrame) -> list[str]:
+    """The scopes present in the facts, "other:*" regions grouped."""
+    keys = {_scope_key(str(s)) for s in facts["scope"].fillna("")}
+    order = ["occitanie", "national", "regional", "other", ""]
+    return [k for k in order if k in keys]
+
+
+def scope_choice_label(key: str) -> str:
+    return "Autres régions" if key == "other" else scope_label(key)
+
+
+def to_csv(df: pd.DataFrame) -> bytes:
+    """CSV for a French spreadsheet: semicolons, UTF-8 with BOM."""
+    return df.to_csv(index=False, sep=";").encode("utf-8-sig")

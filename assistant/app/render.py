@@ -1,0 +1,254 @@
+"""From an Answer to safe markdown: escaped text, highlighted quotes, operator cards, a routing summary.
+
+Everything a user or a document typed is escaped here, so the page never renders it as HTML, a link
+or an image; the app never passes user text to ``unsafe_allow_html``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field, is_dataclass
+from datetime import datetime
+from typing import Any
+
+from assistant.citations import locator
+from assistant.records import Answer, Citation, OperatorChoice
+from assistant.text import clean_markup
+
+# Any ASCII punctuation mark may be backslash-escaped in CommonMark; escaping those that build markup
+# also breaks bare-URL autolinks ("http\:\/\/…", "www\.…"), Streamlit's "$…$" math and ":color[…]".
+# Commas, apostrophes, quotes, "?", ";" and "%" never build markup and stay as typed.
+_PUNCT = re.compile(r"([!#$&()*+\-./:<=>@\[\\\]^_`{|}~])")
+# Escapes do not stop GFM's bare-URL autolinks (www., scheme://, e-mail), which Streamlit applies to the
+# text; an invisible word joiner before "www." dot, "://" and "@" does.
+WORD_JOINER = "\u2060"
+_AUTOLINK = re.compile(r"(?i)(?<=\bwww)(?=\\\.)|(?<=[a-z0-9])(?=\\:\\/)|(?=\\@)")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+INTENT_LABELS = {
+    "routing": "Orientation",
+    "figure": "Chiffre",
+    "passage": "Passage des documents",
+    "clarify": "Précision demandée",
+    "abstain": "Pas de réponse sûre",
+}
+ROLE_LABELS = {"primary": "Opérateur à contacter", "alternative": "Autre possibilité"}
+# Kinds of operator facts (knowledge/operators.toml) and their labels. Who they serve and how to reach
+# them show on the card; services and the rest fold under "Services et plus d'informations".
+KIND_LABELS = {
+    "public": "Public",
+    "canal": "Comment le joindre",
+    "offre": "Offre de service",
+    "service": "Services",
+    "engagement": "Engagements",
+    "statut": "Statut",
+}
+MAIN_LABELS = ("Public", "Comment le joindre", "Contact")
+EXTRA_LABELS = {"serves": "Public", "services": "Services", "channels": "Comment le joindre", "contact": "Contact"}
+_SKIP_EXTRA = {"source", "sources", "quote", "lines", "document", "call", "kind", "fact", "facts"}
+
+
+def escape(text: str, max_chars: int | None = None) -> str:
+    """Text shown literally in Streamlit markdown: no HTML, link, image, emphasis, math or heading."""
+    text = _CONTROL.sub(" ", str(text))
+    if max_chars is not None and len(text) > max_chars:
+        text = text[:max_chars].rstrip() + " …"
+    text = _PUNCT.sub(r"\\\1", text)
+    text = _AUTOLINK.sub(WORD_JOINER, text)
+    text = re.sub(r"[ \t]+", " ", text)  # four spaces would start a code block
+    return re.sub(r" ?\n ?", "  \n", text)  # hard line breaks keep the lines of a quote
+
+
+def inline(text: str, max_chars: int | None = None) -> str:
+    """Escaped text on one line (for a heading, a table cell or a label)."""
+    return escape(re.sub(r"\s+", " ", str(text)).strip(), max_chars)
+
+
+def _highlight_span(text: str, highlight: str) -> tuple[int, int] | None:
+    words = highlight.split()
+    if not words:
+        return None
+    pattern = r"\s+".join(re.escape(w) for w in words)
+    m = re.search(pattern, text)
+    return m.span() if m else None
+
+
+def quote_markdown(citation: Citation) -> str:
+    """The quoted passage, escaped, with the answering sentence (Citation.highlight) highlighted."""
+    text = clean_markup(citation.quote)
+    span = _highlight_span(text, clean_markup(citation.highlight)) if citation.highlight else None
+    if span is None:
+        return escape(text)
+    a, b = span
+    marked = inline(text[a:b])
+    return f"{escape(text[:a])}:orange-background[**{marked}**]{escape(text[b:])}"
+
+
+def citation_heading(citation: Citation) -> str:
+    """« Title » — section, page or lines (escaped markdown)."""
+    where = locator(citation)
+    title = inline(citation.title or citation.document)
+    return f"**{title}**" + (f" — {inline(where)}" if where else "")
+
+
+def citation_text(citation: Citation) -> str:
+    """A plain-text reference, for summaries."""
+    where = locator(citation)
+    return f"{citation.title or citation.document}" + (f", {where}" if where else "")
+
+
+@dataclass(frozen=True)
+class OperatorCard:
+    """What the app shows of a proposed operator: role, reason, and what the documents say of it."""
+
+    id: str
+    name: str
+    role: str
+    why: str  # escaped markdown
+    details: list[tuple[str, list[str]]] = field(default_factory=list)  # (label, escaped lines)
+    more: list[tuple[str, list[str]]] = field(default_factory=list)  # secondary facts, folded away
+    why_text: str = ""  # the reason as written, to tell whether the answer already says it
+
+
+def _item_text(item: Any, default_document: str = "") -> str:
+    """One value of operators.toml as a line: a string, or a table with a text and its source."""
+    if is_dataclass(item) and not isinstance(item, type):
+        item = asdict(item)
+    if isinstance(item, Mapping):
+        main = next((str(item[k]) for k in ("text", "name", "label", "value", "what") if item.get(k)), "")
+        if not main:
+            main = ", ".join(
+                f"{k} : {v}" for k, v in item.items() if k not in _SKIP_EXTRA and not isinstance(v, Mapping | list)
+            )
+        src = item.get("source") or item.get("sources") or ({"lines": item["lines"]} if item.get("lines") else None)
+        where = _source_text(src)
+        document = str(item.get("document") or "")
+        if where and document and document != default_document:
+            where = where.replace("source : ", f"source : {document}, ", 1)
+        return f"{main} ({where})" if main and where else main
+    if isinstance(item, list | tuple):
+        return ", ".join(_item_text(x) for x in item)
+    return str(item)
+
+
+def _source_text(src: Any) -> str:
+    if not src:
+        return ""
+    if isinstance(src, list | tuple):
+        return "; ".join(filter(None, (_source_text(s) for s in src)))
+    if isinstance(src, Mapping):
+        lines = src.get("lines")
+        if isinstance(lines, list | tuple) and lines and all(isinstance(n, int) for n in lines):
+            a, b = lines[0], lines[-1]
+            return f"source : l. {a}" if a == b else f"source : l. {a}-{b}"
+        if src.get("page"):
+            return f"source : p. {src['page']}"
+        return ""
+    return f"source : {src}"
+
+
+def operator_details(
+    extra: Mapping[str, Any], facts: Iterable[Any] = (), default_document: str = ""
+) -> tuple[list[tuple[str, list[str]]], list[tuple[str, list[str]]]]:
+    """The operator's data from knowledge/operators.toml, defensively, as (main, more) groups of lines.
+
+    Facts (``[[operator.fact]]`` tables with a kind) are grouped by kind, known kinds first; any
+    other key is shown whatever its shape (text, list, table).
+    """
+    groups: dict[str, list[str]] = {}
+    listed = extra.get("fact") or extra.get("facts") or []
+    for item in [*facts, *(listed if isinstance(listed, list | tuple) else [listed])]:
+        kind = str(item.get("kind", "") if isinstance(item, Mapping) else getattr(item, "kind", "") or "")
+        label = KIND_LABELS.get(kind) or (kind.capitalize() if kind else "Informations")
+        text = _item_text(item, default_document)
+        if text.strip():
+            groups.setdefault(label, []).append(inline(text, 400))
+    for key, value in extra.items():
+        if key in _SKIP_EXTRA or key.startswith("_"):
+            continue
+        items = value if isinstance(value, list | tuple) else [value]
+        lines = [inline(t, 400) for t in (_item_text(i) for i in items) if t and t.strip()]
+        if lines:
+            groups.setdefault(EXTRA_LABELS.get(key, key.replace("_", " ").capitalize()), []).extend(lines)
+    main = [(label, groups[label]) for label in MAIN_LABELS if label in groups]
+    order = [*KIND_LABELS.values(), *groups]
+    more = [(label, groups[label]) for label in dict.fromkeys(order) if label in groups and label not in MAIN_LABELS]
+    return main, more
+
+
+def operator_cards(choices: Iterable[OperatorChoice], operators: Mapping[str, Any]) -> list[OperatorCard]:
+    """Cards for a routing answer's operators; `operators` maps id -> Operator (may lack some ids)."""
+    docs = Counter(
+        str(getattr(f, "document", "")) for op in operators.values() for f in (getattr(op, "facts", None) or ())
+    )
+    default_document = docs.most_common(1)[0][0] if docs else ""
+    cards = []
+    for choice in choices:
+        op = operators.get(choice.id)
+        extra = getattr(op, "extra", None) or {}
+        facts = getattr(op, "facts", None) or ()
+        details, more = operator_details(extra if isinstance(extra, Mapping) else {}, facts, default_document)
+        cards.append(
+            OperatorCard(
+                id=choice.id,
+                name=inline(choice.name or getattr(op, "name", choice.id)),
+                role=ROLE_LABELS.get(choice.role, choice.role),
+                why=escape(choice.why),
+                details=details,
+                more=more,
+                why_text=choice.why,
+            )
+        )
+    return cards
+
+
+def figure_caption(answer: Answer) -> str:
+    """Scope and year of a figure answer, in words."""
+    f = answer.figure
+    if f is None:
+        return ""
+    parts = [scope_label(f.scope) if f.scope else "", str(f.year) if f.year else ""]
+    return " · ".join(p for p in parts if p)
+
+
+def scope_label(scope: str | None) -> str:
+    """occitanie -> Occitanie, national -> France, other:bretagne -> Autre région (bretagne)."""
+    if not scope:
+        return "Non précisé"
+    if scope.startswith("other:"):
+        return f"Autre région ({scope.split(':', 1)[1].replace('_', ' ')})"
+    return {"occitanie": "Occitanie", "national": "France", "regional": "Régional"}.get(scope, scope)
+
+
+# --- the routing summary for the caller's file ---------------------------------------------------
+
+
+def routing_summary(
+    answer: Answer, situation: list[tuple[str, str]], when: datetime | None = None, markdown: bool = True
+) -> str:
+    """A short summary of a routing (situation, operator, reason, follow-up, sources) to copy or download."""
+    when = when or datetime.now()
+    h1, h2, bullet = ("# ", "## ", "- ") if markdown else ("", "", "- ")
+    out = [f"{h1}Orientation CEP — {when:%d/%m/%Y %H:%M}", ""]
+    out += [f"{h2}Situation de l'appelant", ""]
+    out += [f"{bullet}{label} : {value}" for label, value in situation] or [f"{bullet}(non renseignée)"]
+    out += ["", f"{h2}Orientation", ""]
+    if answer.operators:
+        for op in answer.operators:
+            role = ROLE_LABELS.get(op.role, op.role)
+            name = f"**{op.name}**" if markdown else op.name
+            out.append(f"{bullet}{role} : {name} — {op.why}")
+    else:
+        out.append(answer.text)
+    if answer.follow_up:
+        out += ["", f"Orientation provisoire. Question à poser : {answer.follow_up}"]
+    if answer.message and answer.message != answer.text:
+        out += ["", answer.message]
+    if answer.citations:
+        out += ["", f"{h2}Sources", ""]
+        for c in answer.citations:
+            snippet = (c.highlight or clean_markup(c.quote))[:300]
+            out.append(f"{bullet}{citation_text(c)} : « {snippet} »")
+    return "\n".join(out).strip() + "\n"
