@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import shutil
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -23,6 +24,7 @@ from index.lexical import LexicalIndex
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
+QUERY_CACHE_SIZE = 1024
 CURRENT = "current.json"
 Progress = Callable[[str, int, int], None]
 BuildHook = Callable[[Path], None]  # writes extra artefacts (figure tables) into a build folder
@@ -59,6 +61,8 @@ class HybridIndex:
         self.encoder = encoder
         self.dense_weight = dense_weight
         self.folder: Path | None = None
+        self._vectors: dict[str, np.ndarray] = {}
+        self._cache_lock = threading.Lock()
 
     # -- build -------------------------------------------------------------------------------
     @classmethod
@@ -125,12 +129,24 @@ class HybridIndex:
             if top > 0:
                 combined += (1.0 - w) * lex / top
         if w > 0.0:
-            vec = self.encoder.encode([dense_query or query])[0]
+            vec = self._query_vector(dense_query or query)
             scores, rows = self.dense.search(vec, min(n, max(100, 10 * k)))
             valid = rows >= 0
             combined[rows[valid]] += w * np.maximum(scores[valid], 0.0)
         order = np.argsort(-combined, kind="stable")[:k]
         return [Hit(self.chunks[i], float(combined[i])) for i in order if combined[i] > 0]
+
+    def _query_vector(self, text: str) -> np.ndarray:
+        """Embedding of a query; repeated questions (suggested ones, kiosk buttons) are not encoded again."""
+        with self._cache_lock:
+            vec = self._vectors.get(text)
+        if vec is None:
+            vec = self.encoder.encode([text])[0]
+            with self._cache_lock:
+                if len(self._vectors) >= QUERY_CACHE_SIZE:
+                    self._vectors.pop(next(iter(self._vectors)))  # oldest first
+                self._vectors[text] = vec
+        return vec
 
     def row_of(self, chunk_id: str) -> int:
         if not hasattr(self, "_rows"):
