@@ -8,8 +8,10 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
+from scipy import sparse
 
 from assistant.operators import load_operators
 from assistant.records import Answer, Citation, Figure, Hit
@@ -38,6 +40,8 @@ _QUESTION_WORDS = {"combien", "quel", "quell", "nombr", "chiffr", "valeur", "eta
 SCOPE_NAMES = {"occitanie": "en Occitanie", "national": "au niveau national"}
 
 ACCEPT = 0.50  # least score of an answered figure (coverage of the question + entity agreement)
+EXHAUSTIVE_FACTS = 5000  # up to this many facts every one is scored; beyond, candidates first
+CANDIDATE_FACTS = 600  # facts kept by the sparse word-overlap pre-selection in a large corpus
 TIE_MARGIN = 0.01  # measured: below it, the best and the next different value are a coin toss
 MIN_COVERAGE = 0.30  # least share of the question's content words found around the number
 CONFLICT_MARGIN = 0.1
@@ -134,6 +138,7 @@ class FigureEngine:
         self.fact_ops = [set(filter(None, str(x).split(","))) for x in df["operators"]]
         self.fact_scopes = [set(filter(None, str(x).split(","))) for x in df["scopes"]]
         self.fact_years = [{int(y) for y in str(x).split(",") if y.strip().isdigit()} for x in df["years"]]
+        self._candidate_index()
         self.synonyms: list[set[str]] = []
         for group in self.lexicon.synonyms:
             stems = {t for w in group for t in tokens(w)}
@@ -251,6 +256,42 @@ class FigureEngine:
         best = process.extractOne(t, self.vocab, scorer=fuzz.ratio, score_cutoff=85)
         return str(best[0]) if best else t
 
+    def _candidate_index(self) -> None:
+        """A facts x stems matrix and facts by line, to pick candidates when there are many facts."""
+        self.by_line: dict[tuple[str, int], list[int]] = {}
+        for i, r in enumerate(self.rows):
+            self.by_line.setdefault((str(r.document), int(r.line)), []).append(i)
+        self.stem_col: dict[str, int] = {}
+        rows, cols = [], []
+        for i in range(len(self.rows)):
+            for t in self.near[i] | self.sent[i] | self.line[i]:
+                rows.append(i)
+                cols.append(self.stem_col.setdefault(t, len(self.stem_col)))
+        shape = (len(self.rows), max(len(self.stem_col), 1))
+        self.stem_matrix = sparse.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=shape)
+
+    def candidates(self, q: Query, hits: list[Hit]) -> range | list[int]:
+        """Facts worth scoring: all of them in a small corpus; else the facts of the hit lines and
+        those sharing the most (idf-weighted) question words."""
+        n = len(self.rows)
+        if n <= EXHAUSTIVE_FACTS:
+            return range(n)
+        picked: set[int] = set()
+        for h in hits[:8]:
+            if h.chunk.lines:
+                for line in range(h.chunk.lines[0], h.chunk.lines[1] + 1):
+                    picked.update(self.by_line.get((h.chunk.document, line), ()))
+        weights = np.zeros(self.stem_matrix.shape[1], dtype=np.float32)
+        for t, w in q.weights.items():
+            col = self.stem_col.get(t)
+            if col is not None:
+                weights[col] = w
+        proxy = self.stem_matrix @ weights
+        k = min(CANDIDATE_FACTS, n)
+        top = np.argpartition(-proxy, k - 1)[:k]
+        picked.update(int(i) for i in top if proxy[i] > 0)
+        return sorted(picked)
+
     # --- scoring -----------------------------------------------------------------------------------
 
     def score(self, q: Query, hits: list[Hit]) -> list[Scored]:
@@ -263,7 +304,9 @@ class FigureEngine:
                     hit_rank.setdefault((h.chunk.document, n), rank)
         units = UNIT_FAMILIES.get(q.unit or "")
         out: list[Scored] = []
-        for i, r in enumerate(self.rows):
+        rows = self.rows
+        for i in self.candidates(q, hits):
+            r = rows[i]
             if units is not None and r.unit not in units:
                 continue
             if units is None and r.unit == "years":

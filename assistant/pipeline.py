@@ -88,7 +88,8 @@ class Assistant:
             log.warning("%s Reconstruction de l'index.", exc)
             folder = build_index(settings, corpus, encoder, progress)
             index = HybridIndex.load(folder, encoder, settings.dense_weight)
-        assistant = cls(settings, corpus, index, load_lexicon(settings.knowledge_dir), *_engines(settings, corpus, folder))
+        lexicon = load_lexicon(settings.knowledge_dir)
+        assistant = cls(settings, corpus, index, lexicon, *_engines(settings, corpus, folder))
         assistant.ask(WARM_UP_QUESTION)  # loads the model and fills caches now, not on the first user question
         return assistant
 
@@ -207,7 +208,11 @@ def _engines(settings: Settings, corpus: Corpus, folder: Path) -> tuple[Any, Any
         from ingest.facts import FactTables, extract_facts
 
         facts_dir = folder / "facts"
-        facts = FactTables.load(facts_dir) if facts_dir.exists() else extract_facts(corpus)
+        try:
+            facts = FactTables.load(facts_dir)
+        except KnowledgeError as exc:  # absent or from another version: extract again, in memory
+            log.warning("%s", exc)
+            facts = extract_facts(corpus)
         figures = FigureEngine(facts, corpus, settings.knowledge_dir)
     except ImportError:
         log.info("Moteur des chiffres absent.")

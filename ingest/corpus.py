@@ -97,7 +97,9 @@ def document_files(folder: Path) -> list[Path]:
 
 def fingerprint(folder: Path, target_chars: int = DEFAULT_TARGET_CHARS) -> str:
     """A hash of the corpus files, the manifest and the chunking settings."""
-    h = hashlib.sha256(f"chunks:{CHUNK_VERSION}:{target_chars}".encode())
+    from ingest.facts import FACTS_VERSION  # figure tables are saved with the index
+
+    h = hashlib.sha256(f"chunks:{CHUNK_VERSION}:{target_chars}:facts:{FACTS_VERSION}".encode())
     for p in [*document_files(folder), folder / MANIFEST]:
         if p.exists():
             h.update(p.name.encode())

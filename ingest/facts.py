@@ -22,7 +22,7 @@ from ingest.numbers import Quantity, find_quantities
 log = logging.getLogger(__name__)
 
 LEXICON_FILE = "figure_lexicon.toml"
-FACTS_VERSION = 1
+FACTS_VERSION = 2  # bump when extraction changes: it is part of the corpus fingerprint
 
 # Declared schemas: the saved tables always have these columns with these dtypes.
 FACT_COLUMNS: dict[str, str] = {
@@ -244,6 +244,10 @@ class Entities:
 
 def _region_key(name: str) -> str:
     return re.sub(r"[^a-z]+", "-", fold(name)).strip("-")
+
+
+# Words before a year that make it the reference of a comparison, not the year the number is about.
+_COMPARED_YEAR = re.compile(r"(?:comme en|qu'en|qu en|par rapport a(?: l'annee)?|rapport a|contre|vs\.?|depuis)\s*$")
 
 
 def years_in(text: str) -> list[int]:
@@ -798,10 +802,15 @@ class _Extractor:
         return list(dict.fromkeys(k for k, _, _ in ordered))
 
     def _nearest_years(self, sent: str, q: Quantity, years: list[int]) -> list[int]:
+        """Years of the sentence, nearest first; a year of comparison ("comme en 2020") comes last."""
         found = [(int(m.group()), m.start()) for m in _YEAR.finditer(sent)]
         if not found:
             return years
-        found.sort(key=lambda ym: abs(ym[1] - q.start))
+
+        def compared(start: int) -> bool:
+            return bool(_COMPARED_YEAR.search(fold(sent[max(0, start - 25) : start])))
+
+        found.sort(key=lambda ym: (compared(ym[1]), abs(ym[1] - q.start)))
         return list(dict.fromkeys(y for y, _ in found))
 
     def add(self, *, q: Quantity, operators: list[str], scopes: list[str], years: list[int], **cols) -> None:
