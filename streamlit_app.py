@@ -18,8 +18,14 @@ from assistant.app.feedback import FeedbackStore
 from assistant.app.routing_form import CURRENT_OPERATORS, DIPLOMAS, STATUSES, Situation, route
 from assistant.app.service import AssistantHolder
 from assistant.app.session import (
+    CHAT,
+    DOCUMENTS,
+    FIGURES,
     KIOSK_QUESTIONS,
     KIOSK_SITUATIONS,
+    PAGES,
+    REVIEW,
+    ROUTING,
     SUGGESTED_QUESTIONS,
     Turn,
     idle_check_every,
@@ -36,14 +42,6 @@ from assistant.settings import Settings
 
 log = logging.getLogger("cep.app")
 
-CHAT, ROUTING, FIGURES, REVIEW, DOCUMENTS = (
-    ":material/chat: Poser une question",
-    ":material/alt_route: Orienter un appelant",
-    ":material/bar_chart: Chiffres",
-    ":material/thumb_up: Avis des utilisateurs",
-    ":material/folder_open: Documents (admin)",
-)
-PAGES = (CHAT, ROUTING, FIGURES, REVIEW, DOCUMENTS)
 UNEXPECTED = "Une erreur inattendue est survenue. Réessayez ; si elle persiste, prévenez l'équipe technique."
 SHOWN_QUESTION_CHARS = 600
 

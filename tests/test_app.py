@@ -8,16 +8,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from assistant.app.session import CHAT, DOCUMENTS, FIGURES, REVIEW, ROUTING
 from assistant.settings import KNOWLEDGE_DIR, PROJECT_ROOT
 
 APP = str(PROJECT_ROOT / "streamlit_app.py")
-CHAT, ROUTING, FIGURES, REVIEW, DOCUMENTS = (
-    ":material/chat: Poser une question",
-    ":material/alt_route: Orienter un appelant",
-    ":material/bar_chart: Chiffres",
-    ":material/thumb_up: Avis des utilisateurs",
-    ":material/folder_open: Documents (admin)",
-)
 
 
 @pytest.fixture(scope="module")

@@ -18,18 +18,22 @@ if not CHROMIUM.exists():
 pytest.importorskip("playwright.sync_api")
 
 
-def test_chat_then_kiosk_in_a_real_browser(tmp_path: Path) -> None:
+def app_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """Settings for an app served in a test: a copy of the corpus, the fake encoder, temp folders."""
     corpus = tmp_path / "documents"
     shutil.copytree(KNOWLEDGE_DIR / "documents", corpus)
-    env = {
+    return {
         "CEP_MODEL": "hash-fake",
         "CEP_CORPUS_DIR": str(corpus),
         "CEP_INDEX_DIR": str(tmp_path / "index"),
         "CEP_DATA_DIR": str(tmp_path / "data"),
         "CEP_KIOSK": "0",
-        "CEP_ADMIN_PASSWORD": "pw",
-        "CEP_KIOSK_IDLE_SECONDS": "8",
+        **extra,
     }
+
+
+def test_chat_then_kiosk_in_a_real_browser(tmp_path: Path) -> None:
+    env = app_env(tmp_path, CEP_ADMIN_PASSWORD="pw", CEP_KIOSK_IDLE_SECONDS="8")
     with serve_app(env) as url, chromium(tmp_path / "profile") as browser:
         page = browser.new_page()
         page.goto(url)
@@ -89,15 +93,7 @@ QUESTIONS = [
 
 
 def test_twenty_sessions_at_once_each_get_their_own_answer(tmp_path: Path) -> None:
-    corpus = tmp_path / "documents"
-    shutil.copytree(KNOWLEDGE_DIR / "documents", corpus)
-    env = {
-        "CEP_MODEL": "hash-fake",
-        "CEP_CORPUS_DIR": str(corpus),
-        "CEP_INDEX_DIR": str(tmp_path / "index"),
-        "CEP_DATA_DIR": str(tmp_path / "data"),
-        "CEP_KIOSK": "0",
-    }
+    env = app_env(tmp_path)
     assert len(set(QUESTIONS)) == 20
     with serve_app(env) as url, chromium(tmp_path / "profile") as browser:
         pages = [browser.new_page() for _ in QUESTIONS]

@@ -83,3 +83,14 @@ class Turn:
 
 def new_answer_id() -> str:
     return uuid.uuid4().hex[:16]
+
+
+# Page labels of the app (the tests select pages by these).
+CHAT, ROUTING, FIGURES, REVIEW, DOCUMENTS = (
+    ":material/chat: Poser une question",
+    ":material/alt_route: Orienter un appelant",
+    ":material/bar_chart: Chiffres",
+    ":material/thumb_up: Avis des utilisateurs",
+    ":material/folder_open: Documents (admin)",
+)
+PAGES = (CHAT, ROUTING, FIGURES, REVIEW, DOCUMENTS)
