@@ -31,6 +31,7 @@ ABSTAIN_TEXT = (
 )
 
 
+UNEXPECTED = "Une erreur inattendue m'empêche de répondre. Reformulez la question ou réessayez plus tard."
 WARM_UP_QUESTION = "Combien de bénéficiaires du conseil en évolution professionnelle en 2021 ?"
 DEFINITION_BOOST = 0.3  # on the fused score scale (a perfect lexical match weighs 0.7)
 
@@ -115,7 +116,11 @@ class Assistant:
         except InvalidQuestion as exc:
             return _done(Answer(str(question or ""), "abstain", str(exc), message=str(exc), id=qid), started)
         normalized = expand_shorthand(text, self.lexicon)
-        answer = self._answer(text, normalized)
+        try:
+            answer = self._answer(text, normalized)
+        except Exception:  # a defect must not reach the user as a stack trace; it is logged in full
+            log.exception("Erreur en répondant à une question")
+            answer = Answer(text, "abstain", UNEXPECTED, message=UNEXPECTED)
         answer.id = qid
         answer.question = text
         answer.normalized_question = normalized

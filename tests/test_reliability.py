@@ -76,3 +76,13 @@ def test_asking_writes_nothing_to_disk(assistant: Assistant, settings: Settings,
     assistant.ask("Mon nom est Jeanne Martin, RQTH, 45 ans : qui peut m'aider ?")
     after = {p: p.stat().st_mtime for p in tmp_path.rglob("*")}
     assert before == after
+
+
+def test_a_defect_in_an_engine_gives_a_french_message(assistant: Assistant, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args, **kwargs):
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(assistant, "retrieve", broken)
+    answer = assistant.ask("Le CEP est-il gratuit ?")
+    assert answer.intent == "abstain"
+    assert "erreur inattendue" in answer.text
