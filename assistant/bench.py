@@ -130,7 +130,7 @@ class MeteredEncoder:
             for i, vector in zip(todo, fresh, strict=True):
                 found[i] = vector
                 self.cache.add(texts[i], vector)
-        return np.stack(found).astype(np.float32) if found else np.zeros((0, self.dim), np.float32)
+        return np.stack(found).astype(np.float32) if found else np.zeros((0, self.dim), np.float32)  # type: ignore[arg-type]
 
     def _embed(self, texts: list[str]) -> np.ndarray:
         started = time.perf_counter()
@@ -465,7 +465,7 @@ def _scale_point(
     wall_s = time.perf_counter() - started
     if proc.returncode != 0:
         return {"factor": factor, "error": proc.stderr.strip().splitlines()[-5:], "wall_s": round(wall_s, 1)}
-    point = json.loads(Path(job["result"]).read_text(encoding="utf-8"))
+    point = json.loads(Path(str(job["result"])).read_text(encoding="utf-8"))
     point.update(factor=factor, seed=seed, generate_s=round(generate_s, 2), wall_s=round(wall_s, 1))
     point["vector_reuse"] = reuse
     return point

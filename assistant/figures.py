@@ -340,9 +340,9 @@ class FigureEngine:
             coverage = got / total if q.weights else 0.3
             score = coverage
             violations: list[str] = []
-            rank = hit_rank.get((str(r.document), int(r.line)))
-            if rank is not None:
-                score += 0.15 / (1 + rank)
+            hit_at = hit_rank.get((str(r.document), int(r.line)))
+            if hit_at is not None:
+                score += 0.15 / (1 + hit_at)
             # operators
             fops = self.fact_ops[i]
             if q.operators:

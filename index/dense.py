@@ -23,7 +23,7 @@ class DenseIndex:
         dim = vectors.shape[1]
         if len(vectors) >= HNSW_MIN_VECTORS:
             index: faiss.Index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
-            index.hnsw.efSearch = 64
+            index.hnsw.efSearch = 64  # type: ignore[attr-defined]
         else:
             index = faiss.IndexFlatIP(dim)
         index.add(vectors)

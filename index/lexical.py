@@ -42,12 +42,12 @@ class LexicalIndex:
                 col = idx.vocab.setdefault(s, len(idx.vocab))
                 counts[col] += 1
             lengths[i] = len(ws)
-            for col, tf in counts.items():
+            for col, count in counts.items():
                 rows.append(i)
                 cols.append(col)
-                vals.append(tf)
+                vals.append(count)
                 df[col] += 1
-        n = max(len(texts), 1)
+        n = float(max(len(texts), 1))
         avg = float(lengths.mean()) if len(texts) else 1.0
         dfa = np.array([df[c] for c in range(len(idx.vocab))], dtype=np.float32)
         idx.idf = np.log(1.0 + (n - dfa + 0.5) / (dfa + 0.5)).astype(np.float32)

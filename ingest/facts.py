@@ -553,7 +553,7 @@ class _Extractor:
 
     def _caption(self, lines: list, first: int, previous: TableRecord | None) -> list:
         """Up to three text lines just above a table (nearest first), skipping sources and notes."""
-        out = []
+        out: list = []
         idx = next(i for i, li in enumerate(lines) if li.number == first)
         stop = previous.last_line if previous is not None else 0
         for li in reversed(lines[max(0, idx - 12) : idx]):

@@ -145,7 +145,7 @@ def find_quantities(text: str) -> list[Quantity]:
 
 def group_thousands(digits: str) -> str:
     """'175837' -> '175 837' (a plain space between groups of three)."""
-    out = []
+    out: list[str] = []
     while len(digits) > 3:
         out.insert(0, digits[-3:])
         digits = digits[:-3]

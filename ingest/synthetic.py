@@ -109,7 +109,7 @@ def variants(count: int, seed: int = 0) -> list[Variant]:
 
 def _region_text(text: str, region: Region) -> str:
     for pattern, form in _REGION_FORMS:
-        text = pattern.sub(lambda m, f=form: _capitalized(m.group(0), getattr(region, f)), text)
+        text = pattern.sub(lambda m, f=form: _capitalized(m.group(0), str(getattr(region, f))), text)  # type: ignore[misc]
     return text
 
 
