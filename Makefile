@@ -28,7 +28,8 @@ browser-deps:  ## Debian chromium for the browser tests (installed when missing 
 		|| echo "chromium non installé : les tests navigateur seront ignorés"; \
 	fi
 
-test: setup browser-deps  ## all tests: unit, real corpus and model, app, browser
+test: setup browser-deps  ## lint, then all tests: unit, real corpus and model, app, browser
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
 test-fast: setup  ## unit tests only (fake encoder, tiny corpus)
