@@ -485,20 +485,23 @@ class FigureEngine:
         for s in ok[1:12]:
             o = self._row(s)
             key = (str(o["document"]), int(o["line"]))
-            if best.score - s.score > CONFLICT_MARGIN or key in seen_lines:
+            if key in seen_lines:
+                continue
+            if float(o["value"]) == float(r["value"]) and o["unit"] == r["unit"]:
+                seen_lines.add(key)
+                if len(citations) < 3:
+                    citations.append(self._citation(o))  # the same number stated elsewhere corroborates it
                 continue
             if (
-                o["unit"] != r["unit"]
+                best.score - s.score > CONFLICT_MARGIN
                 or s.coverage < 0.9 * best.coverage
+                or o["unit"] != r["unit"]
                 or not self._same_thing(best.index, s.index)
                 or not self._same_measure(q, best.index, s.index)
             ):
                 continue
             seen_lines.add(key)
-            if float(o["value"]) == float(r["value"]):
-                if len(citations) < 3:
-                    citations.append(self._citation(o))  # the same number stated elsewhere
-            elif len(alternatives) < 2:
+            if len(alternatives) < 2:
                 alternatives.append(self._figure(o))
                 alt_rows.append(o)
                 citations.append(self._citation(o))
