@@ -85,6 +85,7 @@ def test_self_employed_vocabulary(text: str) -> None:
         ("j'ai arrêté mes études et je trouve rien", "demandeur_emploi"),
         ("elle cherche un premier emploi", "demandeur_emploi"),
         ("j'ai été licencié le mois dernier", "demandeur_emploi"),
+        ("mon fils a 17 ans, il a arrêté le lycée et il fait rien", "demandeur_emploi"),
     ],
 )
 def test_status_vocabulary(text: str, status: str) -> None:
@@ -203,6 +204,8 @@ def test_age_bound_decides_without_question() -> None:
         "déjà suivi par le réseau eva, je peux aussi prendre un conseiller à pôle emploi ?",
         "En CEP au Réseau EVA quand il était salarié, il a perdu son emploi : doit-il changer d'opérateur ?",
         "je suis salarié, mes horaires de nuit ne me conviennent plus, vers qui aller ?",
+        "en arrêt maladie, le médecin du travail parle d'inaptitude, je peux voir qui ?",
+        "je suis en intérim depuis 3 ans, j'aimerais un conseil pour ma carrière",
     ],
 )
 def test_routing_questions(text: str) -> None:
