@@ -15,7 +15,7 @@ from scipy import sparse
 
 from assistant.operators import load_operators
 from assistant.records import Answer, Citation, Figure, Hit
-from assistant.text import clean_markup, fold, sentences, tokens
+from assistant.text import STOP_WORDS, clean_markup, fold, sentences, stem, tokens
 from ingest.facts import Entities, FactTables, load_lexicon, years_in
 from ingest.numbers import find_quantities
 
@@ -42,6 +42,7 @@ SCOPE_NAMES = {"occitanie": "en Occitanie", "national": "au niveau national"}
 ACCEPT = 0.50  # least score of an answered figure (coverage of the question + entity agreement)
 EXHAUSTIVE_FACTS = 5000  # up to this many facts every one is scored; beyond, candidates first
 CANDIDATE_FACTS = 600  # facts kept by the sparse word-overlap pre-selection in a large corpus
+COUNTED_AGREE = 0.2  # what a count question counts against the word after the number
 TIE_MARGIN = 0.01  # measured: below it, the best and the next different value are a coin toss
 MIN_COVERAGE = 0.30  # least share of the question's content words found around the number
 CONFLICT_MARGIN = 0.1
@@ -120,6 +121,7 @@ class FigureEngine:
         self.line: list[set[str]] = []
         self.ctx: list[set[str]] = []
         self.around: list[str] = []  # folded sentence, line and line before: where unit evidence is looked for
+        self.counted: list[str] = []  # stem of the word right after the number: what it counts ("77 agences")
         for r in df.itertuples(index=False):
             near = str(r.near)
             self.near.append(set(tokens(near)))
@@ -132,6 +134,7 @@ class FigureEngine:
             )
             self.line.append(set(tokens(around)))
             self.around.append(fold(clean_markup(f"{r.sentence} {around}")))
+            self.counted.append(_counted_after(str(r.sentence), str(r.number_text)))
             self.ctx.append(set(tokens(str(r.context))))
         # Plain Python rows, read once: iterating Arrow-backed columns per question cost most of a figure answer.
         self.rows = list(df.astype(object).itertuples(index=False))
@@ -303,6 +306,7 @@ class FigureEngine:
                 for n in range(h.chunk.lines[0], h.chunk.lines[1] + 1):
                     hit_rank.setdefault((h.chunk.document, n), rank)
         units = UNIT_FAMILIES.get(q.unit or "")
+        asked_object = _asked_object(q.text) if q.unit in (None, "count") else ""
         out: list[Scored] = []
         rows = self.rows
         for i in self.candidates(q, hits):
@@ -340,6 +344,9 @@ class FigureEngine:
             coverage = got / total if q.weights else 0.3
             score = coverage
             violations: list[str] = []
+            if asked_object and self.counted[i]:
+                # "combien d'agences ?": "77 agences" counts them, "8 Directions" counts something else
+                score += COUNTED_AGREE if self.counted[i] == asked_object else -COUNTED_AGREE
             hit_at = hit_rank.get((str(r.document), int(r.line)))
             if hit_at is not None:
                 score += 0.15 / (1 + hit_at)
@@ -616,6 +623,27 @@ def _clause(sentence: str, number: str) -> str:
 
 
 _NUM = re.compile(r"\d[\d\s\u202f\u00a0.,]*\d|\d")
+
+
+_ASKED_OBJECT = re.compile(r"\b(?:combien|nombre|nb)\s+(?:de|d')\s*(?:la |les |l')?([a-z]+)")
+
+
+def _asked_object(question: str) -> str:
+    """Stem of what a count question counts: "Combien d'agences…" -> stem("agences")."""
+    m = _ASKED_OBJECT.search(fold(question).replace("\u2019", "'"))
+    word = m.group(1) if m else ""
+    return stem(word) if len(word) > 3 and word not in STOP_WORDS else ""
+
+
+def _counted_after(sentence: str, number_text: str) -> str:
+    """Stem of the word right after the number in its sentence ("77 agences" -> stem("agences"))."""
+    text = fold(clean_markup(sentence))
+    at = text.find(fold(clean_markup(number_text)))
+    if at < 0:
+        return ""
+    m = re.match(r"\W*([a-z]{4,})", text[at + len(fold(clean_markup(number_text))) :])
+    word = m.group(1) if m else ""
+    return stem(word) if word and word not in STOP_WORDS else ""
 
 
 def numbers_in(text: str) -> set[float]:
