@@ -178,8 +178,8 @@ def test_metric_groups_read_from_the_lexicon(agreement: FigureEngine) -> None:
 HELDOUT = Path(__file__).parent / "data" / "figures_heldout.jsonl"
 # Measured with scripts/eval_figures.py --pipeline (2026-11-22): figure strict 0.697, wrong answers
 # (a value that is not the gold, figure and out-of-scope items) 11/91 = 0.121 (it was 0.209 before
-# ties were refused and counted objects compared). The product target is wrong <= 0.05: it is asserted separately and expected
-# to fail until the engine gets there.
+# ties were refused and counted objects compared). The product target is wrong <= 0.05: it is
+# asserted separately and expected to fail until the engine gets there.
 HELDOUT_MIN_STRICT = 0.65
 HELDOUT_MAX_WRONG = 0.15
 HELDOUT_TARGET_WRONG = 0.05
