@@ -81,6 +81,16 @@ def settings_key(settings: Settings) -> str:
     return f"{settings.corpus_dir}|{settings.index_dir}|{settings.knowledge_dir}|{settings.model_name}"
 
 
+def optional_select(label: str, choices: tuple[tuple[str, str], ...], key: str) -> str | None:
+    """A select box of (value, label) choices with a first "Non renseigné" (None) option."""
+    return st.selectbox(
+        label,
+        (None, *(v for v, _ in choices)),
+        key=key,
+        format_func=lambda v: "Non renseigné" if v is None else dict(choices)[v],
+    )
+
+
 def ready_assistant(holder: AssistantHolder) -> Assistant:
     """The Assistant; on first start, loads it (building the index if needed) with a visible progress."""
     if holder.ready:
@@ -263,27 +273,12 @@ def routing_page(holder: AssistantHolder, operators: dict[str, Any]) -> None:
     with st.form("routing-form"):
         c1, c2 = st.columns(2)
         with c1:
-            status = st.selectbox(
-                "Statut",
-                (None, *(v for v, _ in STATUSES)),
-                key="f-status",
-                format_func=lambda v: "Non renseigné" if v is None else dict(STATUSES)[v],
-            )
+            status = optional_select("Statut", STATUSES, "f-status")
             age = st.number_input(
                 "Âge", min_value=14, max_value=80, value=None, step=1, key="f-age", placeholder="Non renseigné"
             )
-            diploma = st.selectbox(
-                "Niveau de diplôme",
-                (None, *(v for v, _ in DIPLOMAS)),
-                key="f-diploma",
-                format_func=lambda v: "Non renseigné" if v is None else dict(DIPLOMAS)[v],
-            )
-            current = st.selectbox(
-                "Déjà suivi·e par un opérateur du CEP",
-                (None, *(v for v, _ in CURRENT_OPERATORS)),
-                key="f-current",
-                format_func=lambda v: "Non renseigné" if v is None else dict(CURRENT_OPERATORS)[v],
-            )
+            diploma = optional_select("Niveau de diplôme", DIPLOMAS, "f-diploma")
+            current = optional_select("Déjà suivi·e par un opérateur du CEP", CURRENT_OPERATORS, "f-current")
             registered = _tri("Inscrit·e à Pôle emploi", "f-registered")
         with c2:
             cadre = _tri("Cadre", "f-cadre")

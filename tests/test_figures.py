@@ -39,12 +39,17 @@ La superficie de la région couvre, selon l'annexe, 73 000 km².
 """
 
 
-@pytest.fixture(scope="module")
-def engine(tmp_path_factory) -> FigureEngine:
+def engine_for(tmp_path_factory, text: str) -> FigureEngine:
+    """A figure engine over one document made in a temporary folder."""
     folder = tmp_path_factory.mktemp("docs")
-    (folder / "rapport.txt").write_text(DOC, encoding="utf-8")
+    (folder / "rapport.txt").write_text(text, encoding="utf-8")
     corpus = load_corpus(folder)
     return FigureEngine(extract_facts(corpus, KNOWLEDGE_DIR), corpus, KNOWLEDGE_DIR)
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory) -> FigureEngine:
+    return engine_for(tmp_path_factory, DOC)
 
 
 def test_recognizes_figure_questions(engine: FigureEngine) -> None:
@@ -130,10 +135,7 @@ En 2021, en Occitanie, Cap emploi a enregistré 5 494 sorties du CEP de salarié
 
 @pytest.fixture(scope="module")
 def agreement(tmp_path_factory) -> FigureEngine:
-    folder = tmp_path_factory.mktemp("agreement")
-    (folder / "rapport.txt").write_text(AGREEMENT_DOC, encoding="utf-8")
-    corpus = load_corpus(folder)
-    return FigureEngine(extract_facts(corpus, KNOWLEDGE_DIR), corpus, KNOWLEDGE_DIR)
+    return engine_for(tmp_path_factory, AGREEMENT_DOC)
 
 
 def test_metric_words_agree_entrees_entres(agreement: FigureEngine) -> None:

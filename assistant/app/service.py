@@ -33,12 +33,8 @@ class AssistantHolder:
         with self._lock:
             if self._assistant is None:
                 started = time.perf_counter()
-                assistant = Assistant.load(self.settings, progress=progress)
-                if progress:
-                    progress("Chargement du modèle de langue", 0, 1)
-                # The model loads lazily; load it now so the first question does not wait for it.
-                assistant.index.encoder.encode(["conseil en évolution professionnelle"])
-                self._assistant = assistant
+                # Assistant.load also warms the model up, so the first question does not wait for it.
+                self._assistant = Assistant.load(self.settings, progress=progress)
                 self.load_seconds = time.perf_counter() - started
             return self._assistant
 
