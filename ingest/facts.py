@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from assistant.errors import KnowledgeError
-from assistant.operators import Operator, load_operators
+from ingest.operators import Operator, load_operators
 from assistant.records import content_id
 from assistant.text import clean_markup, fold, sentences
 from ingest.numbers import Quantity, find_quantities

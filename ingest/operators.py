@@ -1,0 +1,109 @@
+"""The five CEP operators as data (knowledge/operators.toml), validated when loaded."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from assistant.errors import KnowledgeError
+from assistant.records import OPERATOR_IDS
+from assistant.text import clean_markup, fold
+
+if TYPE_CHECKING:
+    from ingest.corpus import Corpus
+
+FACT_KINDS = ("statut", "public", "offre", "service", "engagement", "canal")
+
+
+@dataclass(frozen=True)
+class OperatorFact:
+    """One thing the documents say of an operator, with where they say it."""
+
+    kind: str  # one of FACT_KINDS
+    text: str
+    document: str
+    lines: tuple[int, int]
+    quote: str  # verbatim, found in the lines (checked by check_operator_sources)
+
+
+@dataclass(frozen=True)
+class Operator:
+    """A CEP operator: id, display name, the names people use for it, and what the documents say."""
+
+    id: str
+    name: str
+    aliases: tuple[str, ...] = ()
+    extra: dict = field(default_factory=dict, compare=False, hash=False)
+    facts: tuple[OperatorFact, ...] = field(default=(), compare=False)
+
+    def facts_of(self, kind: str) -> tuple[OperatorFact, ...]:
+        """The facts of one kind (public, service, canal...)."""
+        return tuple(f for f in self.facts if f.kind == kind)
+
+
+def _facts(path: Path, oid: str, rows: list[dict], default_document: str) -> tuple[OperatorFact, ...]:
+    out = []
+    for j, row in enumerate(rows, start=1):
+        where = f"{path}, opérateur « {oid} », fait n°{j}"
+        kind, text, quote = row.get("kind"), row.get("text", ""), row.get("quote", "")
+        lines = row.get("lines")
+        if kind not in FACT_KINDS:
+            raise KnowledgeError(f"{where} : type inconnu « {kind} » (attendu : {', '.join(FACT_KINDS)}).")
+        if not text.strip():
+            raise KnowledgeError(f"{where} : texte manquant.")
+        if not (isinstance(lines, list) and len(lines) == 2 and all(isinstance(n, int) for n in lines)):
+            raise KnowledgeError(f"{where} : source manquante (« lines » = [première, dernière]).")
+        if not quote.strip():
+            raise KnowledgeError(f"{where} : citation (« quote ») manquante.")
+        out.append(OperatorFact(kind, text, row.get("document", default_document), (lines[0], lines[1]), quote))
+    return tuple(out)
+
+
+@lru_cache(maxsize=8)
+def load_operators(knowledge_dir: Path) -> dict[str, Operator]:
+    """Operators by id; a clear error names the file and the row when one is invalid."""
+    path = knowledge_dir / "operators.toml"
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise KnowledgeError(f"{path} : lecture impossible ({exc}).") from exc
+    default_document = data.get("default_document", "")
+    out: dict[str, Operator] = {}
+    for i, row in enumerate(data.get("operator", []), start=1):
+        oid = row.get("id")
+        if oid not in OPERATOR_IDS:
+            raise KnowledgeError(f"{path}, opérateur n°{i} : identifiant inconnu « {oid} ».")
+        if not row.get("name"):
+            raise KnowledgeError(f"{path}, opérateur « {oid} » : nom manquant.")
+        aliases = tuple(dict.fromkeys(fold(a) for a in [row["name"], *row.get("aliases", [])]))
+        extra = {k: v for k, v in row.items() if k not in ("id", "name", "aliases", "fact")}
+        facts = _facts(path, oid, row.get("fact", []), default_document)
+        out[oid] = Operator(oid, row["name"], aliases, extra, facts)
+    missing = set(OPERATOR_IDS) - set(out)
+    if missing:
+        raise KnowledgeError(f"{path} : opérateur(s) manquant(s) : {', '.join(sorted(missing))}.")
+    return out
+
+
+def _flat(text: str) -> str:
+    return re.sub(r"\s+", " ", clean_markup(text)).strip()
+
+
+def check_operator_sources(path: Path, operators: dict[str, Operator], corpus: Corpus) -> None:
+    """Every operator fact's quote must stand in the cited lines of the corpus document."""
+    for op in operators.values():
+        for j, f in enumerate(op.facts, start=1):
+            where = f"{path}, opérateur « {op.id} », fait n°{j}"
+            try:
+                text = corpus.citation(f.document, f.lines[0], f.lines[1]).quote
+            except KnowledgeError as exc:
+                raise KnowledgeError(f"{where} : {exc}") from exc
+            if _flat(f.quote) not in _flat(text):
+                raise KnowledgeError(
+                    f"{where} : citation introuvable dans {f.document} lignes {f.lines[0]}-{f.lines[1]} : "
+                    f"« {f.quote[:80]} »."
+                )
