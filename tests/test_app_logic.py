@@ -1,4 +1,5 @@
-"""The app's logic without the UI: escaping, highlights, feedback store, admin gate, documents, kiosk, figures."""
+"""The app's logic without the UI: escaping, highlights, feedback store, staff login, user data, documents,
+kiosk, figures, the routing form."""
 
 from __future__ import annotations
 
@@ -11,16 +12,26 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from assistant.app import documents, explorer, render
-from assistant.app.admin import DISABLED_MESSAGE, AdminGate, LoginThrottle, resolve_password
-from assistant.app.documents import DocumentRejected, add_document, check_document, remove_document, sanitize_filename
+from assistant.app import audit, documents, explorer, render
+from assistant.app.admin import DISABLED_MESSAGE, AdminGate, Client, LoginThrottle, resolve_password
+from assistant.app.documents import (
+    DocumentRejected,
+    add_document,
+    check_document,
+    hidden_documents,
+    list_documents,
+    remove_document,
+    restore_document,
+    sanitize_filename,
+)
 from assistant.app.feedback import FeedbackStore
-from assistant.app.routing_form import NO_ROUTER, Situation, route
-from assistant.app.session import KIOSK_SITUATIONS, idle_check_every, idle_seconds, is_idle, kiosk_mode
+from assistant.app.library import Library, corpus_settings
+from assistant.app.routing_form import NO_ROUTER, Situation, inconsistencies, parse_age, route
+from assistant.app.session import idle_check_every, idle_seconds, is_idle, kiosk_mode
 from assistant.operators import Operator, OperatorFact
 from assistant.pipeline import Assistant
 from assistant.records import Answer, Citation, OperatorChoice
-from assistant.settings import Settings
+from assistant.settings import KNOWLEDGE_DIR, Settings, default_data_dir
 from index.store import CURRENT
 
 # --- rendering -------------------------------------------------------------------------------------
@@ -198,15 +209,53 @@ def test_admin_password_from_setting_or_secrets() -> None:
     assert resolve_password(Settings(), Broken()) == ""  # type: ignore[arg-type]
 
 
-def test_admin_checks_password_and_rate_limits() -> None:
+def test_admin_checks_password_and_rate_limits_the_failing_session_only() -> None:
     gate = AdminGate("s3cret", LoginThrottle(max_failures=3, window=60, lockout=30))
+    attacker, admin = Client("session-a"), Client("session-b")
     assert "s3cret" not in repr(gate)
-    assert gate.check("s3cret", now=0).ok
+    assert gate.check("s3cret", attacker, now=0).ok
     for t in range(3):
-        assert gate.check("wrong", now=t).message == "Mot de passe incorrect."
-    locked = gate.check("s3cret", now=5)  # even the right password waits during the lockout
-    assert not locked.ok and "réessayez dans" in locked.message
-    assert gate.check("s3cret", now=40).ok
+        assert gate.check("wrong", attacker, now=t).message == "Mot de passe incorrect."
+    locked = gate.check("s3cret", attacker, now=5)  # the failing session waits, even with the right password
+    assert not locked.ok and locked.blocked and "réessayez dans" in locked.message
+    assert gate.check("s3cret", admin, now=5).ok  # another session is never kept out
+    assert gate.check("s3cret", attacker, now=40).ok
+
+
+def test_throttle_by_address_stops_new_sessions_but_not_other_addresses() -> None:
+    gate = AdminGate("pw", LoginThrottle(max_failures=5, window=60, lockout=30))
+    # an attacker opening a new session for every try is stopped by its address (20 failures)
+    for i in range(20):
+        assert not gate.check("x", Client(f"s{i}", "203.0.113.7"), now=i).blocked
+    assert gate.check("pw", Client("new", "203.0.113.7"), now=21).blocked
+    assert gate.check("pw", Client("admin", "198.51.100.2"), now=21).ok
+    assert gate.check("pw", Client("local", None), now=21).ok  # localhost: Streamlit gives no address
+
+
+def test_throttle_memory_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from assistant.app import admin
+
+    monkeypatch.setattr(admin, "MAX_BUCKETS", 50)
+    throttle = LoginThrottle()
+    for i in range(500):
+        throttle.failed(Client(f"s{i}"), now=float(i))
+    assert len(throttle._buckets) <= 50
+
+
+def test_audit_lines_have_time_action_and_document_only(tmp_path: Path) -> None:
+    settings = replace(Settings(), data_dir=tmp_path)
+    audit.record(settings, "login_failed")
+    audit.record(settings, "added", "abeilles.txt")
+    audit.record(settings, "added", "../x\n<script>")
+    lines = (tmp_path / audit.FILE_NAME).read_text(encoding="utf-8").splitlines()
+    assert [line.split("\t")[1:] for line in lines] == [
+        ["connexion refusée", ""],
+        ["document ajouté", "abeilles.txt"],
+        ["document ajouté", "..?x??script?"],
+    ]
+    assert [a.action for a in audit.read(settings)] == ["document ajouté", "document ajouté", "connexion refusée"]
+    with pytest.raises(ValueError):
+        audit.record(settings, "whatever")
 
 
 # --- kiosk and session -----------------------------------------------------------------------------
@@ -236,12 +285,6 @@ def test_idle(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv("CEP_KIOSK_IDLE_SECONDS", value)
         assert idle_seconds() == expected
     assert idle_check_every(6) == 2
-    assert [label for label, _ in KIOSK_SITUATIONS] == [
-        "Je suis salarié·e",
-        "Je cherche un emploi",
-        "J'ai moins de 26 ans",
-        "Je suis en situation de handicap",
-    ]
 
 
 # --- routing form ----------------------------------------------------------------------------------
@@ -300,9 +343,20 @@ def test_sanitize_filename(name: str, safe: str) -> None:
     assert sanitize_filename(name) == safe
 
 
-@pytest.mark.parametrize("name", ["virus.exe", "rapport", "notes.txt.exe", ".txt", "../.pdf", "a.docx"])
-def test_sanitize_filename_refuses(name: str) -> None:
-    with pytest.raises(DocumentRejected):
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("virus.exe", "format « .exe » non pris en charge"),
+        ("rapport", "fichier sans extension non pris en charge"),
+        ("notes.txt.exe", "format « .exe »"),
+        (".txt", "n'a pas de nom avant l'extension « .txt »"),
+        ("../.pdf", "n'a pas de nom avant l'extension « .pdf »"),
+        ("....pdf", "n'a pas de nom avant l'extension « .pdf »"),
+        ("a.docx", "format « .docx »"),
+    ],
+)
+def test_sanitize_filename_refuses_in_french(name: str, message: str) -> None:
+    with pytest.raises(DocumentRejected, match=message):
         sanitize_filename(name)
 
 
@@ -326,7 +380,33 @@ def test_check_document_refuses_bad_files(settings: Settings) -> None:
 BEES = "Les abeilles\n\nLes abeilles butinent les fleurs de lavande et produisent un miel parfumé.\n"
 
 
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_default_data_dir_is_outside_the_source_tree(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from assistant.settings import PROJECT_ROOT
+
+    monkeypatch.delenv("XDG_DATA_HOME", raising=False)
+    assert PROJECT_ROOT not in default_data_dir().parents
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    monkeypatch.delenv("CEP_DATA_DIR", raising=False)
+    monkeypatch.delenv("CEP_INDEX_DIR", raising=False)
+    s = Settings.from_env()
+    assert s.data_dir == tmp_path / "cep-assistant" and s.index_dir == tmp_path / "cep-assistant" / "index"
+    monkeypatch.setenv("CEP_DATA_DIR", str(tmp_path / "d"))
+    assert Settings.from_env().index_dir == tmp_path / "d" / "index"
+    monkeypatch.setenv("CEP_INDEX_DIR", str(tmp_path / "i"))
+    assert Settings.from_env().index_dir == tmp_path / "i"
+
+
+def test_nothing_added_nothing_hidden_reads_the_built_in_folder_and_writes_nothing(settings: Settings) -> None:
+    assert corpus_settings(settings) == settings
+    assert not settings.data_dir.exists()
+
+
 def test_add_document_is_answerable_at_once_idempotent_and_removable(settings: Settings) -> None:
+    built_in = _tree(settings.corpus_dir)
     Assistant.load(settings)
     steps: list[str] = []
     change = add_document(
@@ -337,29 +417,76 @@ def test_add_document_is_answerable_at_once_idempotent_and_removable(settings: S
         title="Note sur les abeilles",
     )
     assert change.status == "added" and change.name == "abeilles.txt"
-    assert (settings.corpus_dir / "abeilles.txt").read_text(encoding="utf-8") == BEES
-    assert not (settings.corpus_dir.parent / "abeilles.txt").exists()
+    assert (settings.data_dir / "documents" / "abeilles.txt").read_text(encoding="utf-8") == BEES
+    assert _tree(settings.corpus_dir) == built_in  # the built-in corpus is never written to
+    assert not (settings.data_dir / "abeilles.txt").exists()
     assert steps and "Index prêt" in steps
     answer = change.assistant.ask("Que produisent les abeilles ?")
     assert answer.citations and answer.citations[0].document == "abeilles.txt"
     assert answer.citations[0].title == "Note sur les abeilles"
+    rows = {r.name: r.origin for r in list_documents(settings, change.assistant)}
+    assert rows == {"rapport-test.txt": "intégré", "enquete-jardins.txt": "intégré", "abeilles.txt": "ajouté"}
 
     again = add_document(settings, "autre-nom.txt", BEES.encode())
     assert (again.status, again.name, again.assistant) == ("unchanged", "abeilles.txt", None)
     with pytest.raises(DocumentRejected, match="existe déjà"):
         add_document(settings, "abeilles.txt", b"Autre contenu sur les abeilles.")
+    with pytest.raises(DocumentRejected, match="nom d'un document intégré"):
+        add_document(settings, "rapport-test.txt", b"Un autre rapport sur les abeilles.")
 
     removed = remove_document(settings, "abeilles.txt")
-    assert not (settings.corpus_dir / "abeilles.txt").exists()
+    assert removed.status == "removed"
+    assert not (settings.data_dir / "documents" / "abeilles.txt").exists()
     assert all(c.document != "abeilles.txt" for c in removed.assistant.corpus.chunks)
     with pytest.raises(DocumentRejected, match="pas dans le corpus"):
         remove_document(settings, "../rapport-test.txt")
+    assert _tree(settings.corpus_dir) == built_in
 
 
-def test_failed_indexing_puts_the_corpus_back_and_keeps_the_index(settings: Settings, monkeypatch) -> None:
+def test_added_documents_survive_a_new_copy_of_the_code(settings: Settings, tmp_path: Path) -> None:
+    add_document(settings, "abeilles.txt", BEES.encode(), title="Abeilles")
+    # the same data directory under another checkout of the code (another built-in folder, same files)
+    other_checkout = tmp_path / "checkout-2" / "documents"
+    other_checkout.parent.mkdir()
+    import shutil
+
+    shutil.copytree(settings.corpus_dir, other_checkout)
+    moved = replace(settings, corpus_dir=other_checkout)
+    assistant = Assistant.load(corpus_settings(moved))
+    assert set(assistant.corpus.documents) == {"rapport-test.txt", "enquete-jardins.txt", "abeilles.txt"}
+    assert assistant.corpus.documents["abeilles.txt"].info.title == "Abeilles"
+    view = Library(moved).view_dir
+    assert all(p.resolve().parent == other_checkout.resolve() for p in view.iterdir() if p.name.startswith("r"))
+
+
+def test_removing_a_built_in_document_is_a_recorded_hide_and_can_be_undone(settings: Settings) -> None:
+    built_in = _tree(settings.corpus_dir)
+    change = remove_document(settings, "enquete-jardins.txt")
+    assert change.status == "hidden" and "rétabli" in change.message
+    assert _tree(settings.corpus_dir) == built_in
+    assert json.loads((settings.data_dir / "hidden.json").read_text())["hidden"] == ["enquete-jardins.txt"]
+    assert set(change.assistant.corpus.documents) == {"rapport-test.txt"}
+    assert hidden_documents(settings) == ["enquete-jardins.txt"]
+    assert [r.name for r in list_documents(settings)] == ["rapport-test.txt"]
+    with pytest.raises(DocumentRejected, match="dernier document"):
+        remove_document(settings, "rapport-test.txt")
+
+    back = restore_document(settings, "enquete-jardins.txt")
+    assert back.status == "restored" and set(back.assistant.corpus.documents) == {
+        "rapport-test.txt",
+        "enquete-jardins.txt",
+    }
+    assert hidden_documents(settings) == []
+    with pytest.raises(DocumentRejected, match="n'est pas un document intégré retiré"):
+        restore_document(settings, "enquete-jardins.txt")
+
+
+def test_failed_indexing_puts_the_data_back_and_keeps_the_index(settings: Settings, monkeypatch) -> None:
     Assistant.load(settings)
     pointer = (settings.index_dir / CURRENT).read_text()
-    manifest_before = sorted(p.name for p in settings.corpus_dir.iterdir())
+    built_in = _tree(settings.corpus_dir)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    data_before = _tree(settings.data_dir)
 
     def boom(*args, **kwargs):
         raise MemoryError("interrupted")
@@ -369,7 +496,9 @@ def test_failed_indexing_puts_the_corpus_back_and_keeps_the_index(settings: Sett
         add_document(settings, "abeilles.txt", BEES.encode(), title="Abeilles")
     with pytest.raises(MemoryError):
         remove_document(settings, "enquete-jardins.txt")
-    assert sorted(p.name for p in settings.corpus_dir.iterdir()) == manifest_before
+    assert _tree(settings.corpus_dir) == built_in
+    assert {k: v for k, v in _tree(settings.data_dir).items() if not k.startswith("corpus")} == data_before
+    assert not (settings.data_dir / "documents" / "abeilles.txt").exists()
     assert (settings.index_dir / CURRENT).read_text() == pointer
 
 
@@ -379,16 +508,14 @@ def test_remove_refuses_the_last_document(settings: Settings) -> None:
         remove_document(settings, "rapport-test.txt")
 
 
-def test_title_goes_into_the_manifest(settings: Settings) -> None:
+def test_title_goes_into_the_data_manifest(settings: Settings) -> None:
     Assistant.load(settings)
     add_document(settings, "abeilles.txt", BEES.encode(), title="Note <abeilles>")
-    data = json.loads((settings.corpus_dir / "manifest.json").read_text(encoding="utf-8"))
-    assert {
-        "file": "abeilles.txt",
-        "title": "Note <abeilles>",
-        "kind": "document ajouté",
-        "original_name": "abeilles.txt",
-    } in data["documents"]
+    data = json.loads((settings.data_dir / "documents" / "manifest.json").read_text(encoding="utf-8"))
+    assert data["documents"] == [
+        {"file": "abeilles.txt", "title": "Note <abeilles>", "kind": "document ajouté", "original_name": "abeilles.txt"}
+    ]
+    assert not (settings.corpus_dir / "manifest.json").exists()
 
 
 # --- figures explorer ------------------------------------------------------------------------------
@@ -418,9 +545,31 @@ def test_comparison_table_and_chart_data() -> None:
     assert list(table["Périmètre"]) == ["France", "France", "Occitanie", "Occitanie"]
     assert table.loc[2, "Source"] == "Rapport 2021 — IV › D › 4. L'APEC — l. 2908"
     chart = explorer.chart_data(_comparison(), "sortants", "national")
-    assert chart.to_dict("list") == {"Opérateur": ["Pôle emploi"], "Sortants": [1764816.0]}
-    csv = explorer.to_csv(table)
-    assert csv.startswith("\ufeffOpérateur;".encode()) and b"Rapport 2021" in csv
+    assert chart.to_dict("list") == {"Opérateur": ["Pôle emploi"], "Sortants": [1764816]}
+    assert str(chart["Sortants"].dtype) == "Int64"  # counts are whole numbers
+    csv = explorer.to_csv(table).decode("utf-8-sig")
+    assert csv.startswith("Opérateur;Périmètre;Année;Entrants;Sortants;Bénéficiaires;Source")
+    assert "APEC;France;2021;97746;;106741;" in csv  # no "97746.0", empty cell when unknown
+    assert ".0;" not in csv
+
+
+def test_french_numbers_in_csv_tables_and_charts() -> None:
+    df = pd.DataFrame({"Opérateur": ["A", "B"], "Taux": [62.59, 2.5], "Entrants": [1234567.0, None]})
+    assert explorer.to_csv(df).decode("utf-8-sig").splitlines() == [
+        "Opérateur;Taux;Entrants",
+        "A;62,59;1234567",
+        "B;2,5;",
+    ]
+    nbsp = explorer.THOUSANDS
+    assert explorer.french_number(1234567) == f"1{nbsp}234{nbsp}567"
+    assert explorer.french_number(62.59) == "62,59" and explorer.french_number(2.5) == "2,5"
+    assert explorer.french_number(None) == "" and explorer.french_number(float("nan")) == ""
+    html = explorer.styled(df).to_html()
+    assert f"1{nbsp}234{nbsp}567" in html and "62,59" in html and "1234567.0" not in html
+    spec = explorer.bar_chart(explorer.chart_data(_comparison(), "entrants", "occitanie"), "Entrants").to_dict()
+    assert spec["config"]["locale"]["number"]["decimal"] == ","
+    assert spec["config"]["locale"]["number"]["thousands"] == nbsp
+    assert spec["encoding"]["x"]["title"] == "Entrants" and spec["encoding"]["y"]["title"] is None
 
 
 def test_facts_table_filters() -> None:
@@ -446,4 +595,167 @@ def test_facts_table_filters() -> None:
     assert list(explorer.facts_table(facts, {}, names, operators=["pole_emploi"])["Valeur"]) == ["12 345"]
     assert list(explorer.facts_table(facts, {}, names, scopes=["other"])["Opérateur"]) == ["APEC"]
     assert list(explorer.facts_table(facts, {}, names, text="DURÉE")["Valeur"]) == ["2,5 heures"]
+    # the label search ignores accents and case: "entrees" finds "entrées", "pole" finds "Pôle"
+    assert list(explorer.facts_table(facts, {}, names, text="entrees")["Valeur"]) == ["12 345"]
+    assert list(explorer.facts_table(facts, {}, names, text="  POLE   emploi ")["Valeur"]) == ["12 345"]
     assert explorer.scope_choices(facts) == ["occitanie", "national", "other"]
+
+
+# --- routing form ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [(None, None), ("", None), (45, 45), (45.0, 45), ("26", 26), (14, 14), (80, 80)],
+)
+def test_parse_age(typed: object, expected: int | None) -> None:
+    assert parse_age(typed) == expected
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        (120, "entre 14 et 80 ans"),
+        (-3, "entre 14 et 80 ans"),
+        (13, "entre 14 et 80 ans"),
+        (45.5, "nombre entier"),
+        ("quarante", "nombre entier"),
+    ],
+)
+def test_parse_age_refuses_in_french(typed: object, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        parse_age(typed)
+
+
+class RulesRouter:
+    """A router whose rules send ages up to 25 to the Missions locales (as routing_rules.toml does)."""
+
+    class table:
+        rules = (
+            type("Rule", (), {"primary": "mission_locale", "when": (type("C", (), {"field": "age", "hi": 25})(),)})(),
+            type("Rule", (), {"primary": "apec", "when": ()})(),
+        )
+
+
+def test_routing_form_notes_inconsistencies_in_french() -> None:
+    old_student = Situation(status="etudiant", age=79, current_operator="mission_locale")
+    [note] = inconsistencies(old_student, RulesRouter())
+    assert "79 ans, étudiant·e," in note and "Mission locale" in note and "moins de 26 ans" in note
+    assert inconsistencies(Situation(status="etudiant", age=22, current_operator="mission_locale"), RulesRouter()) == []
+    assert inconsistencies(Situation(age=79, current_operator="mission_locale"), None) == []  # no rule, no claim
+    [note] = inconsistencies(Situation(disability=False, disability_impact=True))
+    assert "handicap" in note
+
+
+def test_age_limit_comes_from_the_routing_rules() -> None:
+    from assistant.app.routing_form import age_limit
+    from assistant.routing import Router
+    from ingest.corpus import load_corpus
+
+    router = Router.load(KNOWLEDGE_DIR, load_corpus(KNOWLEDGE_DIR / "documents"))
+    assert age_limit(router, "mission_locale") == 25
+
+
+# --- kiosk -------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def built_in_router():
+    from assistant.routing import Router
+    from ingest.corpus import load_corpus
+
+    corpus = load_corpus(KNOWLEDGE_DIR / "documents")
+    return Router.load(KNOWLEDGE_DIR, corpus), corpus
+
+
+def test_kiosk_buttons_and_questions_are_data() -> None:
+    from assistant.app.kiosk import load_kiosk
+
+    data = load_kiosk(KNOWLEDGE_DIR)
+    assert [b.label for b in data.buttons] == [
+        "Je suis salarié·e",
+        "Je cherche un emploi",
+        "J'ai moins de 26 ans",
+        "Je suis en situation de handicap",
+    ]
+    assert data.choices["handicap_travail"].question == "Votre handicap a-t-il des conséquences sur votre travail ?"
+    assert data.choices["emploi_jeune"].question == "Avez-vous un emploi ?"
+    assert [f.label for f in data.faqs] == ["Qu'est-ce que le CEP ?", "C'est combien ?", "Est-ce confidentiel ?"]
+
+
+def test_every_kiosk_path_ends_on_an_operator_the_rules_name(built_in_router) -> None:
+    from assistant.app.kiosk import check_paths, load_kiosk, outcome, paths
+
+    router, _ = built_in_router
+    data = load_kiosk(KNOWLEDGE_DIR)
+    assert check_paths(data, router) == []
+    first = {step.path: outcome(router, step).operators[0].id for b in data.buttons for step in paths(data, b.id)}
+    assert first[("J'ai moins de 26 ans", "Avez-vous un emploi ? Non, je cherche un emploi")] == "mission_locale"
+    assert first[("J'ai moins de 26 ans", "Avez-vous un emploi ? Oui, je suis salarié·e", "Êtes-vous cadre ? Non")] == (
+        "reseau_eva"
+    )
+    assert first[
+        ("J'ai moins de 26 ans", "Avez-vous un emploi ? Oui, je suis salarié·e", "Êtes-vous cadre ? Oui, je suis cadre")
+    ] == ("apec")
+    handicap = [k for k in first if k[0] == "Je suis en situation de handicap"]
+    impact_employee = next(k for k in handicap if "travail ? Oui" in k[1] and "salarié" in k[2])
+    assert first[impact_employee] == "cap_emploi"
+
+
+def test_kiosk_frequent_questions_quote_the_documents(built_in_router) -> None:
+    from assistant.app.kiosk import Kiosk
+
+    _, corpus = built_in_router
+    kiosk = Kiosk.load(KNOWLEDGE_DIR, corpus)
+    assert kiosk.problems == []
+    price = kiosk.faq_answer("prix")
+    assert price.text == "Le conseil en évolution professionnelle est un service gratuit. Vous n'avez rien à payer."
+    [c] = price.citations
+    assert (c.document, c.lines, c.page) == ("rapport-annuel-cep-occitanie-2021.txt", [394, 394], 16)
+    assert render.plain_source(c) == "Rapport annuel 2021 — Suivi de la mise en œuvre du CEP en Occitanie, page 16"
+    definition = kiosk.faq_answer("definition")
+    assert "gratuit, confidentiel et personnalisé" in definition.text
+    for typed in ("c'est combien ?", "C’est combien", "cest combien", "ça coûte combien ?", "Le CEP est-il gratuit ?"):
+        assert kiosk.match(typed).id == "prix", typed
+    assert kiosk.match("Qu'est-ce que le CEP ?").id == "definition"
+    for other in ("c'est combien de conseillers en Occitanie ?", "qui est le CEP", "Je suis cadre", ""):
+        assert kiosk.match(other) is None, other
+
+
+def test_kiosk_quotes_are_checked_against_the_corpus(tmp_path: Path, built_in_router) -> None:
+    from assistant.app.kiosk import Kiosk, load_kiosk, locate
+    from assistant.errors import KnowledgeError
+
+    _, corpus = built_in_router
+    (tmp_path / "kiosk.toml").write_text(
+        '[[faq]]\nid = "x"\nlabel = "X ?"\nquote = "Le CEP coûte 500 euros."\n', encoding="utf-8"
+    )
+    kiosk = Kiosk.load(tmp_path, corpus)
+    assert kiosk.faq_answer("x") is None and "citation introuvable" in kiosk.problems[0]
+    with pytest.raises(KnowledgeError, match="citation introuvable"):
+        locate(corpus, "Le CEP coûte 500 euros.")
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "kiosk.toml").write_text(
+        '[[button]]\nid = "a"\nlabel = "A"\nnext = "nulle_part"\n', encoding="utf-8"
+    )
+    with pytest.raises(KnowledgeError, match="choix suivant inconnu « nulle_part »"):
+        load_kiosk(tmp_path / "bad")
+
+
+def test_kiosk_cards_show_contacts_without_line_numbers_and_no_operator_to_contact_before_the_rules_decide(
+    built_in_router,
+) -> None:
+    from assistant.operators import load_operators
+
+    router, corpus = built_in_router
+    operators = load_operators(KNOWLEDGE_DIR)
+    decided = router.route_fields(status="salarie_prive", cadre=False)
+    [card] = render.kiosk_cards(decided, operators, corpus)[:1]
+    assert card.role == "Opérateur à contacter"
+    text = " ".join(card.contacts + card.sources)
+    assert "09 72 01 02 03" in text.replace("\\", "")
+    assert "l\\." not in text and "source" not in text.lower()
+    assert any("page" in s for s in card.sources)
+    undecided = router.route_fields(disability=True)
+    assert undecided.intent == "clarify"
+    assert {c.role for c in render.kiosk_cards(undecided, operators, corpus)} == {render.UNDECIDED_LABEL}

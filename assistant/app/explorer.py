@@ -1,4 +1,8 @@
-"""The figures explorer's data: the operator comparison and the fact table, filtered, with their sources."""
+"""The figures explorer's data: the operator comparison and the fact table, filtered, with their sources.
+
+Numbers are written the French way everywhere a person reads them: "6 158" and "62,5" in tables and
+charts, ";" separators and comma decimals in CSV, counts without ".0".
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,11 @@ from typing import Any
 import pandas as pd
 
 from assistant.app.render import scope_label
+from assistant.text import fold
+
+THOUSANDS = "\u202f"  # narrow no-break space, the French thousands separator
+# Vega-Lite number locale for the charts (d3-format): "1 000 000" and "2,5", never "1,000,000".
+CHART_LOCALE = {"decimal": ",", "thousands": THOUSANDS, "grouping": [3], "currency": ["", "\u00a0€"]}
 
 METRICS = {"entrants": "Entrants", "sortants": "Sortants", "beneficiaires": "Bénéficiaires"}
 CHART_SCOPES = ("occitanie", "national")
@@ -54,8 +63,8 @@ def comparison_table(
         {
             "Opérateur": df["operator_name"].astype(str),
             "Périmètre": df["scope"].map(scope_label),
-            "Année": df["year"],
-            **{label: df[key] for key, label in METRICS.items()},
+            "Année": df["year"].astype("Int64"),
+            **{label: _counts(df[key]) for key, label in METRICS.items()},
             "Source": [
                 " — ".join(p for p in (_title(titles, d), str(s) if pd.notna(s) else "", _lines(li)) if p)
                 for d, s, li in zip(df["document"], df["section"], df["source_lines"], strict=True)
@@ -70,10 +79,36 @@ def chart_data(comparison: pd.DataFrame, metric: str, scope: str, year: int = 20
     df = comparison[(comparison["year"] == year) & (comparison["scope"] == scope)]
     df = df[df[metric].notna()]
     return (
-        pd.DataFrame({"Opérateur": df["operator_name"].astype(str), METRICS[metric]: df[metric].astype(float)})
+        pd.DataFrame({"Opérateur": df["operator_name"].astype(str), METRICS[metric]: _counts(df[metric])})
         .sort_values(METRICS[metric], ascending=False)
         .reset_index(drop=True)
     )
+
+
+def bar_chart(data: pd.DataFrame, metric_label: str, height: int = 260) -> Any:
+    """A horizontal bar chart (Altair) with French axis titles and number formats."""
+    import altair as alt
+
+    return (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            x=alt.X(f"{metric_label}:Q", title=metric_label, axis=alt.Axis(format=",d", tickMinStep=1)),
+            y=alt.Y("Opérateur:N", sort="-x", title=None),
+            tooltip=[alt.Tooltip("Opérateur:N"), alt.Tooltip(f"{metric_label}:Q", format=",d")],
+        )
+        .properties(height=height)
+        .configure(locale={"number": CHART_LOCALE})
+    )
+
+
+def _counts(values: pd.Series) -> pd.Series:
+    """Whole numbers as integers (no "97746.0"), other numbers unchanged."""
+    numeric = pd.to_numeric(values, errors="coerce")
+    known = numeric.dropna()
+    if len(known) and (known == known.round()).all():
+        return numeric.round().astype("Int64")
+    return numeric
 
 
 def facts_table(
@@ -92,8 +127,8 @@ def facts_table(
     if scopes:
         df = df[df["scope"].fillna("").astype(str).map(_scope_key).isin(set(scopes))]
     if text.strip():
-        needle = text.strip().lower()
-        hay = (df["label"].fillna("").astype(str) + " " + df["sentence"].fillna("").astype(str)).str.lower()
+        needle = fold(" ".join(text.split()))  # "entrees" finds "entrées", "POLE" finds "Pôle"
+        hay = (df["label"].fillna("").astype(str) + " " + df["sentence"].fillna("").astype(str)).map(fold)
         df = df[hay.str.contains(needle, regex=False)]
     lines = [f"l. {a}" if a == b else f"l. {a}-{b}" for a, b in zip(df["first_line"], df["last_line"], strict=True)]
     return pd.DataFrame(
@@ -127,6 +162,33 @@ def scope_choice_label(key: str) -> str:
     return "Autres régions" if key == "other" else scope_label(key)
 
 
+def french_number(value: object, decimals: int | None = None) -> str:
+    """6158 -> "6 158", 62.5 -> "62,5", None -> "" (the thousands separator is a narrow no-break space)."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    if isinstance(value, str):
+        return value
+    number = float(value)  # type: ignore[arg-type]
+    if decimals is None:
+        decimals = 0 if number == round(number) else 2
+    text = f"{number:,.{decimals}f}".replace(",", THOUSANDS).replace(".", ",")
+    if decimals and "," in text:
+        text = text.rstrip("0").rstrip(",")
+    return text
+
+
+def styled(df: pd.DataFrame) -> Any:
+    """The table for st.dataframe: numbers shown the French way, still sorted as numbers."""
+    if not (df.columns.is_unique and df.index.is_unique):
+        return df  # a Styler needs unique labels (tables read from documents may repeat a header)
+    numeric = [c for c in df.columns if pd.api.types.is_numeric_dtype(df[c]) and c not in ("Année", "Page")]
+    return df.style.format(french_number, subset=numeric, na_rep="")
+
+
 def to_csv(df: pd.DataFrame) -> bytes:
-    """CSV for a French spreadsheet: semicolons, UTF-8 with BOM."""
-    return df.to_csv(index=False, sep=";").encode("utf-8-sig")
+    """CSV for a French spreadsheet: semicolons, comma decimals, whole counts without ".0", UTF-8 with BOM."""
+    out = df.copy()
+    for col in out.columns:
+        if pd.api.types.is_float_dtype(out[col]):
+            out[col] = _counts(out[col])
+    return out.to_csv(index=False, sep=";", decimal=",").encode("utf-8-sig")

@@ -35,6 +35,8 @@ INTENT_LABELS = {
     "abstain": "Pas de réponse sûre",
 }
 ROLE_LABELS = {"primary": "Opérateur à contacter", "alternative": "Autre possibilité"}
+# When the rules still need a fact (a "clarify" answer) no operator is the one to contact yet.
+UNDECIDED_LABEL = "Possible selon votre situation"
 # Kinds of operator facts (knowledge/operators.toml) and their labels. Who they serve and how to reach
 # them show on the card; services and the rest fold under "Services et plus d'informations".
 KIND_LABELS = {
@@ -91,6 +93,15 @@ def citation_heading(citation: Citation) -> str:
     where = locator(citation)
     title = inline(citation.title or citation.document)
     return f"**{title}**" + (f" — {inline(where)}" if where else "")
+
+
+def plain_source(citation: Citation) -> str:
+    """Where a passage is, in words a visitor reads: document title and page (or part), no line numbers."""
+    title = citation.title or citation.document
+    if citation.page:
+        return f"{title}, page {citation.page}"
+    part = citation.section.split("›")[-1].strip() if citation.section else ""
+    return f"{title}, partie « {part} »" if part and part != title else title
 
 
 def citation_text(citation: Citation) -> str:
@@ -202,6 +213,59 @@ def operator_cards(choices: Iterable[OperatorChoice], operators: Mapping[str, An
             )
         )
     return cards
+
+
+@dataclass(frozen=True)
+class KioskCard:
+    """An operator as a kiosk visitor sees it: who, why, how to reach them, and where the documents say so."""
+
+    name: str
+    role: str
+    why: str  # escaped markdown
+    contacts: list[str]  # escaped lines, no source references
+    sources: list[str]  # escaped plain sources: "document, page N"
+
+
+def kiosk_cards(answer: Answer, operators: Mapping[str, Any], corpus: Any = None) -> list[KioskCard]:
+    """Cards for a kiosk: contact channels the documents give, their sources one tap away in plain words.
+
+    Until the rules have decided (a "clarify" answer) every operator is shown as a possibility, never as
+    the operator to contact.
+    """
+    decided = answer.intent == "routing"
+    cards = []
+    for choice in answer.operators:
+        op = operators.get(choice.id)
+        contacts: list[str] = []
+        sources: list[str] = []
+        for fact in getattr(op, "facts", None) or ():
+            if getattr(fact, "kind", "") != "canal":
+                continue
+            contacts.append(inline(str(fact.text), 300))
+            where = _plain_fact_source(fact, corpus)
+            if where and inline(where) not in sources:
+                sources.append(inline(where))
+        cards.append(
+            KioskCard(
+                name=inline(choice.name or getattr(op, "name", choice.id)),
+                role=ROLE_LABELS.get(choice.role, choice.role) if decided else UNDECIDED_LABEL,
+                why=escape(choice.why),
+                contacts=contacts,
+                sources=sources,
+            )
+        )
+    return cards
+
+
+def _plain_fact_source(fact: Any, corpus: Any) -> str:
+    document = str(getattr(fact, "document", "") or "")
+    lines = getattr(fact, "lines", None)
+    if corpus is not None and document and lines:
+        try:
+            return plain_source(corpus.citation(document, lines[0], lines[-1]))
+        except Exception:  # the document may have been removed from this corpus
+            return ""
+    return ""
 
 
 def figure_caption(answer: Answer) -> str:

@@ -115,6 +115,59 @@ def _value_text(key: str, value: Any) -> str:
     return str(value)
 
 
+AGE_BOUNDS = (14, 80)  # the routing engine's bounds for an age (assistant/routing/situation.py FIELD_SPECS)
+
+
+def parse_age(value: object) -> int | None:
+    """The age typed in the form, or None when left empty; ValueError with a French message otherwise."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        number = float(str(value).strip().replace(",", "."))
+    except ValueError:
+        raise ValueError("L'âge doit être un nombre entier (par exemple 45).") from None
+    lo, hi = AGE_BOUNDS
+    if number != int(number):
+        raise ValueError("L'âge doit être un nombre entier d'années (par exemple 45).")
+    if not lo <= number <= hi:
+        raise ValueError(f"L'âge doit être compris entre {lo} et {hi} ans (vous avez saisi {int(number)}).")
+    return int(number)
+
+
+def age_limit(router: Any, operator: str) -> int | None:
+    """The highest age the routing rules send to an operator (25 for the Missions locales), if any rule says."""
+    limits = []
+    for rule in getattr(getattr(router, "table", None), "rules", ()) or ():
+        if getattr(rule, "primary", None) != operator:
+            continue
+        for cond in getattr(rule, "when", ()):
+            hi = getattr(cond, "hi", None)
+            if getattr(cond, "field", None) == "age" and isinstance(hi, int):
+                limits.append(hi)
+    return max(limits) if limits else None
+
+
+def inconsistencies(situation: Situation, router: Any = None) -> list[str]:
+    """Facts of the form that contradict each other or the operators' public, in French (for the advisor)."""
+    notes = []
+    age = situation.age
+    if situation.current_operator == "mission_locale" and age is not None:
+        limit = age_limit(router, "mission_locale")
+        if limit is not None and age > limit:
+            who = f"{age} ans" + (", étudiant·e," if situation.status == "etudiant" else "")
+            notes.append(
+                f"Incohérence : l'appelant a {who} et serait suivi·e par une Mission locale, alors que les Missions "
+                f"locales accompagnent les jeunes de moins de {limit + 1} ans. Vérifiez l'âge ou l'opérateur qui "
+                "le suit avant de conclure."
+            )
+    if situation.disability is False and situation.disability_impact is not None:
+        notes.append(
+            "Incohérence : « Le handicap pèse sur l'emploi ou le projet » est renseigné alors que la situation de "
+            "handicap est « Non »."
+        )
+    return notes
+
+
 NO_ROUTER = (
     "Le moteur d'orientation n'est pas disponible : réponse tirée des documents à partir de la situation décrite."
 )

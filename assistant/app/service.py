@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from assistant.app.library import corpus_settings
 from assistant.pipeline import Assistant
 from assistant.settings import Settings
 from index.encoders import Encoder
@@ -33,8 +34,8 @@ class AssistantHolder:
         with self._lock:
             if self._assistant is None:
                 started = time.perf_counter()
-                # Assistant.load also warms the model up, so the first question does not wait for it.
-                self._assistant = Assistant.load(self.settings, progress=progress)
+                # Built-in documents (minus hidden ones) and added ones; Assistant.load also warms the model up.
+                self._assistant = Assistant.load(corpus_settings(self.settings), progress=progress)
                 self.load_seconds = time.perf_counter() - started
             return self._assistant
 

@@ -21,24 +21,6 @@ SUGGESTED_QUESTIONS = (
     "Combien d'entrées en CEP pour l'APEC en Occitanie en 2021 ?",
     "Qui accompagne les jeunes de moins de 26 ans ?",
 )
-KIOSK_QUESTIONS = (
-    "Qu'est-ce que le CEP ?",
-    "Est-ce que c'est gratuit ?",
-    "Est-ce confidentiel ?",
-)
-# Simple routing by buttons: the label a visitor reads, and the question asked for them.
-KIOSK_SITUATIONS = (
-    (
-        "Je suis salarié·e",
-        "Je suis salarié du secteur privé, qui peut m'accompagner pour mon évolution professionnelle ?",
-    ),
-    ("Je cherche un emploi", "Je suis demandeur d'emploi, qui peut m'accompagner pour mon évolution professionnelle ?"),
-    ("J'ai moins de 26 ans", "J'ai moins de 26 ans, qui peut m'accompagner pour mon évolution professionnelle ?"),
-    (
-        "Je suis en situation de handicap",
-        "Je suis en situation de handicap, qui peut m'accompagner pour mon évolution professionnelle ?",
-    ),
-)
 
 
 def _truthy(value: object) -> bool:
@@ -48,9 +30,11 @@ def _truthy(value: object) -> bool:
 
 
 def kiosk_mode(settings: Settings, params: Mapping[str, object], locked: bool = False) -> bool:
-    """Kiosk when the setting forces it, the URL asks for it, or the session already was a kiosk.
+    """Kiosk when the setting forces it (CEP_KIOSK=1, the kiosk deployment), the URL asks for a preview
+    (``?kiosk=1``), or this page session already was a kiosk.
 
-    Nothing turns it off: ``?kiosk=0`` or any session state cannot leave kiosk mode once in it.
+    ``?kiosk=0`` cannot leave kiosk mode within a page session; a new page load without the parameter
+    opens the full app unless CEP_KIOSK=1: the URL parameter is a preview, not a lock.
     """
     return bool(settings.kiosk or locked or _truthy(params.get(KIOSK_PARAM, "")))
 
