@@ -14,6 +14,11 @@ from assistant.text import fold
 
 _WORD = re.compile(r"[\w\u00c0-\u024f%²]+", re.UNICODE)
 _CONTROL = re.compile(r"[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]")
+# Terminal escape sequences (colours, cursor moves, titles) go whole, not just their ESC byte: "\x1b[31m"
+# would otherwise leave "[31m" in the question. CSI, OSC (ended by BEL or ESC \), then two-byte escapes.
+_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])|\x9b[0-?]*[ -/]*[@-~]")
+# NUL and invisible format characters may sit inside a word ("gra\x00tuit"): removed, not made a space.
+_INVISIBLE = re.compile(r"[\u0000\u00ad\u200b-\u200d\u2060-\u2064\ufeff]")
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,7 @@ def clean_input(text: str, max_chars: int) -> str:
     if text is None:
         raise InvalidQuestion("Veuillez saisir une question.")
     text = unicodedata.normalize("NFC", str(text))
+    text = _INVISIBLE.sub("", _ANSI.sub(" ", text))
     text = _CONTROL.sub(" ", text).replace("\r", " ").replace("\n", " ").replace("\t", " ")
     text = re.sub(r"\s+", " ", text).strip()
     if not text:

@@ -86,3 +86,17 @@ def test_a_defect_in_an_engine_gives_a_french_message(assistant: Assistant, monk
     answer = assistant.ask("Le CEP est-il gratuit ?")
     assert answer.intent == "abstain"
     assert "erreur inattendue" in answer.text
+
+
+@pytest.mark.parametrize(
+    ("typed", "clean"),
+    [
+        ("\x1b[31mLe CEP\x1b[0m est-il gratuit ?", "Le CEP est-il gratuit ?"),  # colours: the whole sequence goes
+        ("Le CEP est-il gra\x00tuit ?\x00", "Le CEP est-il gratuit ?"),  # NUL inside a word: the word stays whole
+        ("\u202e\u200b\x07Le CEP \x1b]0;titre\x07est-il gratuit ?", "Le CEP est-il gratuit ?"),
+    ],
+)
+def test_control_ansi_and_nul_are_removed_before_answering(assistant: Assistant, typed: str, clean: str) -> None:
+    answer = assistant.ask(typed)
+    assert answer.question == clean
+    assert answer.text == assistant.ask(clean).text
