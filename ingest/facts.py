@@ -22,7 +22,7 @@ from ingest.numbers import Quantity, find_quantities
 log = logging.getLogger(__name__)
 
 LEXICON_FILE = "figure_lexicon.toml"
-FACTS_VERSION = 2  # bump when extraction changes: it is part of the corpus fingerprint
+FACTS_VERSION = 3  # bump when extraction changes: it is part of the corpus fingerprint
 
 # Declared schemas: the saved tables always have these columns with these dtypes.
 FACT_COLUMNS: dict[str, str] = {
@@ -981,7 +981,9 @@ def build_comparison(facts: pd.DataFrame, operators: dict[str, Operator]) -> pd.
     cells = facts[
         (facts["kind"] == "table") & (facts["unit"] == "count") & facts["scope"].isin(["occitanie", "national"])
     ]
-    found: dict[tuple[str, str, int | None], dict] = {}
+    # Per (operator, scope, year) and per table: the metrics that table gives. One table per series:
+    # entrants of one table are never compared with sortants of a sub-table.
+    found: dict[tuple[str, str, int | None], dict[str, dict]] = {}
     for _, r in cells.iterrows():
         metric = _metric_of(str(r["column"]), str(r["row_label"]))
         op = r["operator"] if r["operator_source"] in ("table", "caption") else ""
@@ -989,16 +991,25 @@ def build_comparison(facts: pd.DataFrame, operators: dict[str, Operator]) -> pd.
             continue
         year = None if pd.isna(r["year"]) else int(r["year"])
         key = (op, str(r["scope"]), year)
-        entry = found.setdefault(key, {"values": {}, "docs": set(), "sections": set(), "tables": set()})
+        table = str(r["table"])
+        entry = found.setdefault(key, {}).setdefault(
+            table, {"values": {}, "docs": set(), "sections": set(), "order": len(found[key])}
+        )
         is_total = "total" in fold(str(r["column"]))
         have = entry["values"].get(metric)
-        # One value per cell: a "Total" column wins; otherwise the first table met (the operator's own).
+        # One value per cell: a "Total" column wins; otherwise the first met in the table.
         if have is None or (is_total and not have[2]):
-            entry["values"][metric] = (float(r["value"]), int(r["line"]), is_total, str(r["table"]))
+            entry["values"][metric] = (float(r["value"]), int(r["line"]), is_total, table)
         entry["docs"].add(str(r["document"]))
         entry["sections"].add(str(r["section"]))
     rows = []
-    for (op, scope, year), entry in sorted(found.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2] or 0)):
+    for (op, scope, year), tables in sorted(found.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2] or 0)):
+        # a table of totals first (sub-tables count part of the public), then the one giving the most
+        # metrics, then the first met (the operator's own)
+        entry = max(
+            tables.values(),
+            key=lambda e: (any(v[2] for v in e["values"].values()), len(e["values"]), -e["order"]),
+        )
         vals = entry["values"]
         rows.append(
             {

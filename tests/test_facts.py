@@ -98,3 +98,13 @@ def test_real_corpus_comparison() -> None:
     comp = extract_facts(corpus, KNOWLEDGE_DIR).comparison
     row = comp[(comp["operator"] == "pole_emploi") & (comp["scope"] == "occitanie") & (comp["year"] == 2021)].iloc[0]
     assert (row["entrants"], row["sortants"], row["beneficiaires"]) == (175837, 170167, 310985)
+
+
+def test_real_corpus_comparison_takes_one_table_per_series() -> None:
+    """Cap emploi's national entrants come from its table of totals; sortants of a sub-table are not mixed in."""
+    corpus = load_corpus(KNOWLEDGE_DIR / "documents")
+    comp = extract_facts(corpus, KNOWLEDGE_DIR).comparison
+    for _, row in comp.iterrows():
+        assert ";" not in str(row["tables"])
+    cap = comp[(comp["operator"] == "cap_emploi") & (comp["scope"] == "national") & (comp["year"] == 2021)].iloc[0]
+    assert cap["entrants"] == 149625 and pd.isna(cap["sortants"]) and pd.isna(cap["beneficiaires"])
