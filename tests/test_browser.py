@@ -1,15 +1,19 @@
-"""The app served on loopback, driven by headless Debian Chromium: ask, see the answer and a source, kiosk mode."""
+"""The app served on loopback, driven by headless Debian Chromium: ask, see the answer and a source, kiosk mode,
+staff login and uploads, user data surviving a fresh checkout of the code."""
 
 from __future__ import annotations
 
 import shutil
+import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from assistant.app.browser import CHROMIUM, ask, chromium, serve_app, wait_idle, wait_ready
-from assistant.settings import KNOWLEDGE_DIR
+from assistant.settings import KNOWLEDGE_DIR, PROJECT_ROOT
 
 pytestmark = pytest.mark.browser
 
@@ -64,18 +68,30 @@ def test_chat_then_kiosk_in_a_real_browser(tmp_path: Path) -> None:
         assert page.locator('input[type="password"]').count() == 0
         assert page.locator('[data-testid="stFileUploader"]').count() == 0
         page.get_by_role("button", name="Je suis salarié·e").click()
+        page.get_by_text("Êtes-vous cadre ?").wait_for(timeout=30_000)
+        page.get_by_role("button", name="Non", exact=True).click()
         page.wait_for_selector('[data-testid="stChatMessage"]', timeout=60_000)
         wait_idle(page)
+        assert page.get_by_text("Opérateur à contacter").first.is_visible()
         assert page.get_by_role("button", name="Recommencer").is_visible()
         page.get_by_role("button", name="Recommencer").click()
         page.wait_for_function("() => !document.querySelector('[data-testid=\"stChatMessage\"]')", timeout=30_000)
 
-        # left alone, the kiosk forgets the visitor's questions by itself
+        # left alone, the kiosk forgets the visitor's answers and the text left unsent
         page.get_by_role("button", name="Je cherche un emploi").click()
+        page.get_by_text("Avez-vous moins de 26 ans ?").wait_for(timeout=30_000)
+        page.get_by_role("button", name="Oui", exact=True).click()
         page.wait_for_selector('[data-testid="stChatMessage"]', timeout=60_000)
+        wait_idle(page)
+        draft = page.locator('[data-testid="stChatInput"] textarea')
+        draft.fill("Mon nom est Jeanne Martin et je")
         started = time.monotonic()
         page.wait_for_function("() => !document.querySelector('[data-testid=\"stChatMessage\"]')", timeout=40_000)
+        page.wait_for_function(
+            "() => document.querySelector('[data-testid=\"stChatInput\"] textarea').value === ''", timeout=10_000
+        )
         assert time.monotonic() - started >= 5
+        assert page.locator('[data-testid="stChatInput"] textarea').input_value() == ""
 
 
 QUESTIONS = [
@@ -121,3 +137,139 @@ def test_twenty_sessions_at_once_each_get_their_own_answer(tmp_path: Path) -> No
             assert page.locator('[data-testid="stException"]').count() == 0
         latencies.sort()
         print(f"20 sessions : latence médiane {latencies[10]:.1f} s, max {latencies[-1]:.1f} s")
+
+
+# --- staff pages: login throttled per session, refused uploads in view ----------------------------------
+
+
+def open_page(browser: Any, url: str, label: str) -> Any:
+    page = browser.new_page()
+    page.goto(url)
+    wait_ready(page)
+    page.locator('[data-testid="stSidebar"]').get_by_text(label).first.click()
+    wait_idle(page)
+    return page
+
+
+def login(page: Any, password: str) -> None:
+    page.get_by_label("Mot de passe de l'équipe").fill(password)
+    page.get_by_role("button", name="Se connecter").click()
+    wait_idle(page)
+
+
+@pytest.fixture(scope="module")
+def staff_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One app with a staff password for the tests of this section (each opens its own browser)."""
+    tmp = tmp_path_factory.mktemp("staff")
+    with serve_app(app_env(tmp, CEP_ADMIN_PASSWORD="bon-mot-de-passe")) as url:
+        yield url
+
+
+def test_five_wrong_passwords_in_one_session_do_not_block_the_right_one_in_another(
+    staff_app: str, tmp_path: Path
+) -> None:
+    with chromium(tmp_path / "profile") as browser:
+        _wrong_then_right(staff_app, browser)
+
+
+def _wrong_then_right(url: str, browser: Any) -> None:
+    attacker = open_page(browser, url, "Documents (admin)")
+    for _ in range(5):
+        login(attacker, "mauvais")
+        assert attacker.get_by_text("Mot de passe incorrect.").is_visible()
+    login(attacker, "bon-mot-de-passe")
+    assert attacker.get_by_text("réessayez dans").is_visible()  # that session waits
+    assert attacker.locator('[data-testid="stFileUploader"]').count() == 0
+
+    admin = open_page(browser, url, "Documents (admin)")
+    login(admin, "bon-mot-de-passe")
+    admin.locator('[data-testid="stFileUploader"]').wait_for(timeout=30_000)
+    admin.locator('[data-testid="stSidebar"]').get_by_text("Avis des utilisateurs").first.click()
+    wait_idle(admin)
+    assert admin.locator('input[type="password"]').count() == 0  # one login for both staff pages
+    attacker.close()
+    admin.close()
+
+
+def test_a_refused_upload_shows_its_reason_without_a_click(staff_app: str, tmp_path: Path) -> None:
+    with chromium(tmp_path / "profile") as browser:
+        _refused_upload(staff_app, browser)
+
+
+def _refused_upload(url: str, browser: Any) -> None:
+    page = open_page(browser, url, "Documents (admin)")
+    login(page, "bon-mot-de-passe")
+    uploader = page.locator('[data-testid="stFileUploader"]')
+    uploader.locator('input[type="file"]').set_input_files(
+        files=[{"name": "virus.exe", "mimeType": "application/octet-stream", "buffer": b"MZ\x00"}]
+    )
+    reason = page.get_by_text("non pris en charge (PDF, TXT ou MD uniquement)")
+    reason.wait_for(timeout=30_000)
+    assert reason.is_visible()  # in view, nothing to open
+    assert uploader.get_by_text("virus.exe").is_visible()  # the picker keeps the file
+    assert page.get_by_role("button", name="Ajouter et indexer").is_disabled()
+    uploader.locator('input[type="file"]').set_input_files(
+        files=[{"name": "....pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4"}]
+    )
+    page.get_by_text("n'a pas de nom avant l'extension").wait_for(timeout=30_000)
+    page.close()
+
+
+# --- user data survives an update of the code ---------------------------------------------------------
+
+
+def _git(*args: str, cwd: Path = PROJECT_ROOT) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True).stdout
+
+
+def test_an_upload_survives_a_fresh_checkout_over_the_same_data_directory(tmp_path: Path) -> None:
+    """Staff add a document with one checkout of the code; a new checkout over the same data directory has it.
+
+    Both checkouts are clones of the repository (its last commit), so the test does not depend on files
+    being edited in the working tree; each must stay clean (``git status``) after the app was used.
+    """
+    if shutil.which("git") is None or not (PROJECT_ROOT / ".git").exists():
+        pytest.skip("pas de dépôt git")
+    data = tmp_path / "data"
+
+    def checkout(name: str) -> Path:
+        folder = tmp_path / name
+        _git("clone", "--quiet", "--depth", "1", f"file://{PROJECT_ROOT}", str(folder), cwd=tmp_path)
+        return folder
+
+    def env(root: Path) -> dict[str, str]:
+        return {
+            "CEP_MODEL": "hash-fake",
+            "CEP_CORPUS_DIR": str(root / "knowledge" / "documents"),
+            "CEP_DATA_DIR": str(data),
+            "CEP_INDEX_DIR": str(data / "index"),
+            "CEP_ADMIN_PASSWORD": "pw",
+            "CEP_KIOSK": "0",
+        }
+
+    bees = "Les abeilles\n\nLes abeilles butinent les fleurs de lavande et produisent un miel parfumé.\n"
+    first = checkout("checkout-1")
+    with serve_app(env(first), root=first) as url, chromium(tmp_path / "profile") as browser:
+        page = open_page(browser, url, "Documents (admin)")
+        login(page, "pw")
+        page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(
+            files=[{"name": "abeilles.txt", "mimeType": "text/plain", "buffer": bees.encode()}]
+        )
+        page.get_by_label("Titre affiché dans les sources (facultatif)").fill("Note sur les abeilles")
+        page.get_by_role("button", name="Ajouter et indexer").click()
+        page.get_by_text("interrogeable dès maintenant").wait_for(timeout=120_000)
+    assert (data / "documents" / "abeilles.txt").read_text(encoding="utf-8") == bees
+    assert _git("status", "--porcelain", "--untracked-files=all", cwd=first) == ""  # nothing written in the code
+
+    second = checkout("checkout-2")
+    shutil.rmtree(first)  # the old code is gone, as after an update
+    with serve_app(env(second), root=second) as url, chromium(tmp_path / "profile-2") as browser:
+        page = open_page(browser, url, "Documents (admin)")
+        login(page, "pw")
+        page.get_by_text("3 document(s)", exact=True).wait_for(timeout=30_000)
+        page.locator('[data-testid="stSidebar"]').get_by_text("Poser une question").first.click()
+        wait_idle(page)
+        ask(page, "Que produisent les abeilles ?")
+        answer = page.locator('[data-testid="stChatMessage"]').nth(1)
+        assert answer.get_by_text("Note sur les abeilles").first.is_visible()
+    assert _git("status", "--porcelain", "--untracked-files=all", cwd=second) == ""

@@ -36,15 +36,17 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve_app(env: Mapping[str, str], port: int | None = None, timeout: float = 120.0) -> Iterator[str]:
-    """Run ``streamlit run streamlit_app.py`` on 127.0.0.1; yields its base URL, stops it on exit."""
+def serve_app(
+    env: Mapping[str, str], port: int | None = None, timeout: float = 120.0, root: Path = PROJECT_ROOT
+) -> Iterator[str]:
+    """Run ``streamlit run streamlit_app.py`` of the checkout `root` on 127.0.0.1; yields its URL, stops it on exit."""
     port = port or free_port()
     cmd = [
         sys.executable,
         "-m",
         "streamlit",
         "run",
-        str(PROJECT_ROOT / "streamlit_app.py"),
+        str(root / "streamlit_app.py"),
         "--server.headless",
         "true",
         "--server.port",
@@ -57,7 +59,7 @@ def serve_app(env: Mapping[str, str], port: int | None = None, timeout: float = 
         "none",
     ]
     with tempfile.TemporaryFile() as log:
-        proc = subprocess.Popen(cmd, cwd=PROJECT_ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(cmd, cwd=root, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
         try:
             url = f"http://127.0.0.1:{port}"
             deadline = time.monotonic() + timeout
