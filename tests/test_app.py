@@ -466,13 +466,11 @@ def test_routing_form_checks_the_age_and_notes_inconsistencies_in_french(env: py
     assert len(notes) == 1 and "79 ans" in notes[0] and "moins de 26 ans" in notes[0]
 
 
-def test_figures_search_ignores_accents_and_csv_is_french(env: pytest.MonkeyPatch) -> None:
+def test_figures_search_ignores_accents_and_counts_are_whole(env: pytest.MonkeyPatch) -> None:
     at = start(FIGURES)
     at.text_input(key="fig-text").input("entrees").run()
     without = len(at.dataframe[1].value)
     at.text_input(key="fig-text").input("entrées").run()
     assert without == len(at.dataframe[1].value) > 0
     comparison = at.dataframe[0].value
-    assert str(comparison["Entrants"].dtype) == "Int64"
-    csv = next(b for b in at.get("download_button") if "comparaison" in str(b.proto.label)).proto
-    assert csv is not None
+    assert str(comparison["Entrants"].dtype) == "Int64"  # no "97746.0" anywhere it is shown or exported

@@ -181,8 +181,11 @@ def styled(df: pd.DataFrame) -> Any:
     """The table for st.dataframe: numbers shown the French way, still sorted as numbers."""
     if not (df.columns.is_unique and df.index.is_unique):
         return df  # a Styler needs unique labels (tables read from documents may repeat a header)
-    numeric = [c for c in df.columns if pd.api.types.is_numeric_dtype(df[c]) and c not in ("Année", "Page")]
-    return df.style.format(french_number, subset=numeric, na_rep="")
+    labels = [c for c in ("Année", "Page") if c in df.columns]  # numbers that are names: "2021", not "2 021"
+    numeric = [c for c in df.columns if pd.api.types.is_numeric_dtype(df[c]) and c not in labels]
+    # "—" for a missing value: an empty cell would be shown as "None"
+    styler = df.style.format(french_number, subset=numeric, na_rep="—")
+    return styler.format(lambda v: str(int(v)), subset=labels, na_rep="—") if labels else styler
 
 
 def to_csv(df: pd.DataFrame) -> bytes:
