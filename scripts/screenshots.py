@@ -4,6 +4,7 @@ Serves the app on loopback and drives headless Debian Chromium (/usr/bin/chromiu
 
     python scripts/screenshots.py              # real model, a temporary index (built on the way)
     python scripts/screenshots.py --fake       # the fake encoder: fast, answers a little different
+    python scripts/screenshots.py --checkout /tmp/clone   # serve another checkout of the code
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fake", action="store_true", help="use the fake encoder (fast)")
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--checkout", type=Path, default=PROJECT_ROOT, help="checkout of the code to serve")
     args = parser.parse_args()
     if not CHROMIUM.exists():
         print("Chromium absent : apt-get install chromium", file=sys.stderr)
@@ -35,7 +37,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         corpus = root / "documents"
-        shutil.copytree(KNOWLEDGE_DIR / "documents", corpus)
+        shutil.copytree(args.checkout / KNOWLEDGE_DIR.relative_to(PROJECT_ROOT) / "documents", corpus)
         env = {
             "CEP_CORPUS_DIR": str(corpus),
             "CEP_INDEX_DIR": str(root / "index"),
@@ -45,7 +47,7 @@ def main() -> int:
         if args.fake:
             env["CEP_MODEL"] = "hash-fake"
         started = time.monotonic()
-        with serve_app(env) as url, chromium(root / "profile") as browser:
+        with serve_app(env, timeout=600, root=args.checkout) as url, chromium(root / "profile") as browser:
             page = browser.new_page()
             page.set_viewport_size({"width": 1280, "height": 1400})
             page.goto(url)
@@ -88,9 +90,22 @@ def main() -> int:
             page.goto(f"{url}/?kiosk=1")
             page.wait_for_selector("text=Votre avenir professionnel", timeout=60_000)
             wait_idle(page)
+            page.get_by_role("button", name="Je suis en situation de handicap").click()
+            page.get_by_text("Votre handicap a-t-il des conséquences sur votre travail ?").wait_for(timeout=60_000)
+            wait_idle(page)
+            page.screenshot(path=args.out / "kiosk-choice.png")
+            page.get_by_role("button", name="Recommencer").click()
+            wait_idle(page)
             page.get_by_role("button", name="Je suis salarié·e").click()
+            page.get_by_text("Êtes-vous cadre ?").wait_for(timeout=60_000)
+            wait_idle(page)
+            page.get_by_role("button", name="Non", exact=True).click()
             page.wait_for_selector('[data-testid="stChatMessage"]', timeout=60_000)
             wait_idle(page)
+            page.get_by_text("D'où viennent ces informations ?").first.click()
+            wait_idle(page)
+            page.locator('[data-testid="stChatMessage"]').first.evaluate("e => e.scrollIntoView({block: 'start'})")
+            page.wait_for_timeout(500)
             page.screenshot(path=args.out / "kiosk.png")
     print(f"captures dans {args.out}")
     return 0

@@ -137,8 +137,8 @@ class Library:
             if not path.exists():
                 continue
             for entry in json.loads(path.read_text(encoding="utf-8")).get("documents", []):
-                doc = visible.get(str(entry.get("file")))
-                if doc is not None and doc.origin == origin:
+                listed = visible.get(str(entry.get("file")))
+                if listed is not None and listed.origin == origin:
                     entries.append(entry)
         manifest = (json.dumps({"documents": entries}, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
         if read_bytes(view / MANIFEST) != manifest:

@@ -53,7 +53,7 @@ def page(ctx: AppContext) -> None:
     c1, c2, c3 = st.columns([2, 2, 3])
     present = [o for o in names if o in set(facts["operator"].dropna().astype(str))]
     chosen_ops = c1.multiselect(
-        "Opérateur", present, format_func=names.get, key="fig-ops", placeholder="Tous les opérateurs"
+        "Opérateur", present, format_func=lambda o: names.get(o, o), key="fig-ops", placeholder="Tous les opérateurs"
     )
     chosen_scopes = c2.multiselect(
         "Périmètre",
@@ -80,8 +80,8 @@ def page(ctx: AppContext) -> None:
             + (f" — {t.section}" if t.section else "")
             for i, t in enumerate(records)
         }
-        i = st.selectbox("Tableau", tuple(labels), format_func=labels.get, key="fig-table")
-        record = records[i]
+        i = st.selectbox("Tableau", list(labels), format_func=lambda k: labels[k], key="fig-table")
+        record = records[i or 0]
         if record.caption:
             st.caption(render.inline(record.caption, 300))
         st.dataframe(explorer.styled(record.frame), hide_index=True, width="stretch")

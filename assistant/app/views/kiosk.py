@@ -161,12 +161,12 @@ def page(ctx: AppContext) -> None:
             show_answer(turn.answer, ctx.operators, assistant.corpus)
     step = st.session_state.get(STEP)
     choice = question_of(kiosk.data, step) if step is not None else None
-    if choice is not None:
+    if step is not None and choice is not None:
         with st.container(border=True):
             st.caption(render.escape(" · ".join(step.path)))
             st.subheader(render.inline(choice.question))
-            cols = st.columns(len(choice.options))
-            for i, (col, opt) in enumerate(zip(cols, choice.options, strict=True)):
+            options = st.columns(len(choice.options))
+            for i, (col, opt) in enumerate(zip(options, choice.options, strict=True)):
                 col.button(opt.label, key=f"kiosk-choice-{i}", on_click=press_option, args=(ctx, kiosk, i))
     if turns or choice is not None:
         st.button("Recommencer", key="kiosk-reset", icon=":material/restart_alt:", on_click=reset_kiosk, type="primary")
