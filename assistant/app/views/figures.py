@@ -36,7 +36,7 @@ def page(ctx: AppContext) -> None:
                 else:
                     st.altair_chart(explorer.bar_chart(data, explorer.METRICS[metric]), width="stretch")
         table = explorer.comparison_table(comparison, titles)
-        st.dataframe(explorer.styled(table), hide_index=True, width="stretch")
+        st.dataframe(explorer.styled(table), hide_index=True, width="stretch", placeholder="—")
         st.download_button(
             "Télécharger la comparaison (CSV)",
             explorer.to_csv(table),
@@ -68,7 +68,7 @@ def page(ctx: AppContext) -> None:
     if shown.empty:
         st.info("Aucun chiffre ne correspond à ces filtres.")
     else:
-        st.dataframe(explorer.styled(shown), hide_index=True, width="stretch", height=360)
+        st.dataframe(explorer.styled(shown), hide_index=True, width="stretch", placeholder="—", height=360)
         st.download_button(
             "Télécharger ces chiffres (CSV)", explorer.to_csv(shown), "chiffres-cep.csv", "text/csv", key="dl-facts"
         )
@@ -84,4 +84,4 @@ def page(ctx: AppContext) -> None:
         record = records[i or 0]
         if record.caption:
             st.caption(render.inline(record.caption, 300))
-        st.dataframe(explorer.styled(record.frame), hide_index=True, width="stretch")
+        st.dataframe(explorer.styled(record.frame), hide_index=True, width="stretch", placeholder="—")

@@ -123,7 +123,7 @@ def review_page(ctx: AppContext) -> None:
             }
             for e in entries
         ]
-        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", placeholder="—")
     logout_button(ctx)
 
 
@@ -163,6 +163,7 @@ def documents_page(ctx: AppContext) -> None:
         ).astype({"Année": "Int64"}),
         hide_index=True,
         width="stretch",
+        placeholder="—",
     )
     for err in assistant.corpus.errors:
         st.warning(render.escape(str(err)))
