@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from assistant.app.browser import CHROMIUM, ask, chromium, serve_app, wait_idle, wait_ready
+from assistant.app.browser import CHROMIUM, ask, chromium, rerun_after, serve_app, wait_idle, wait_ready
 from assistant.settings import KNOWLEDGE_DIR, PROJECT_ROOT
 
 pytestmark = pytest.mark.browser
@@ -67,22 +67,20 @@ def test_chat_then_kiosk_in_a_real_browser(tmp_path: Path) -> None:
         assert not page.locator('[data-testid="stMainMenu"]').is_visible()
         assert page.locator('input[type="password"]').count() == 0
         assert page.locator('[data-testid="stFileUploader"]').count() == 0
-        page.get_by_role("button", name="Je suis salarié·e").click()
+        rerun_after(page, page.get_by_role("button", name="Je suis salarié·e", exact=True).click)
         page.get_by_text("Êtes-vous cadre ?").wait_for(timeout=30_000)
-        page.get_by_role("button", name="Non", exact=True).click()
+        rerun_after(page, page.get_by_role("button", name="Non", exact=True).click)
         page.wait_for_selector('[data-testid="stChatMessage"]', timeout=60_000)
-        wait_idle(page)
         assert page.get_by_text("Opérateur à contacter").first.is_visible()
         assert page.get_by_role("button", name="Recommencer").is_visible()
-        page.get_by_role("button", name="Recommencer").click()
+        rerun_after(page, page.get_by_role("button", name="Recommencer").click)
         page.wait_for_function("() => !document.querySelector('[data-testid=\"stChatMessage\"]')", timeout=30_000)
 
         # left alone, the kiosk forgets the visitor's answers and the text left unsent
-        page.get_by_role("button", name="Je cherche un emploi").click()
+        rerun_after(page, page.get_by_role("button", name="Je cherche un emploi", exact=True).click)
         page.get_by_text("Avez-vous moins de 26 ans ?").wait_for(timeout=30_000)
-        page.get_by_role("button", name="Oui", exact=True).click()
+        rerun_after(page, page.get_by_role("button", name="Oui", exact=True).click)
         page.wait_for_selector('[data-testid="stChatMessage"]', timeout=60_000)
-        wait_idle(page)
         draft = page.locator('[data-testid="stChatInput"] textarea')
         draft.fill("Mon nom est Jeanne Martin et je")
         started = time.monotonic()
@@ -146,15 +144,13 @@ def open_page(browser: Any, url: str, label: str) -> Any:
     page = browser.new_page()
     page.goto(url)
     wait_ready(page)
-    page.locator('[data-testid="stSidebar"]').get_by_text(label).first.click()
-    wait_idle(page)
+    rerun_after(page, page.locator('[data-testid="stSidebar"]').get_by_text(label).first.click)
     return page
 
 
 def login(page: Any, password: str) -> None:
     page.get_by_label("Mot de passe de l'équipe").fill(password)
-    page.get_by_role("button", name="Se connecter").click()
-    wait_idle(page)
+    rerun_after(page, page.get_by_role("button", name="Se connecter").click)
 
 
 @pytest.fixture(scope="module")
@@ -178,14 +174,13 @@ def _wrong_then_right(url: str, browser: Any) -> None:
         login(attacker, "mauvais")
         assert attacker.get_by_text("Mot de passe incorrect.").is_visible()
     login(attacker, "bon-mot-de-passe")
-    assert attacker.get_by_text("réessayez dans").is_visible()  # that session waits
+    attacker.get_by_text("réessayez dans").wait_for(timeout=10_000)  # that session waits
     assert attacker.locator('[data-testid="stFileUploader"]').count() == 0
 
     admin = open_page(browser, url, "Documents (admin)")
     login(admin, "bon-mot-de-passe")
     admin.locator('[data-testid="stFileUploader"]').wait_for(timeout=30_000)
-    admin.locator('[data-testid="stSidebar"]').get_by_text("Avis des utilisateurs").first.click()
-    wait_idle(admin)
+    rerun_after(admin, admin.locator('[data-testid="stSidebar"]').get_by_text("Avis des utilisateurs").first.click)
     assert admin.locator('input[type="password"]').count() == 0  # one login for both staff pages
     attacker.close()
     admin.close()
@@ -267,8 +262,7 @@ def test_an_upload_survives_a_fresh_checkout_over_the_same_data_directory(tmp_pa
         page = open_page(browser, url, "Documents (admin)")
         login(page, "pw")
         page.get_by_text("3 document(s)", exact=True).wait_for(timeout=30_000)
-        page.locator('[data-testid="stSidebar"]').get_by_text("Poser une question").first.click()
-        wait_idle(page)
+        rerun_after(page, page.locator('[data-testid="stSidebar"]').get_by_text("Poser une question").first.click)
         ask(page, "Que produisent les abeilles ?")
         answer = page.locator('[data-testid="stChatMessage"]').nth(1)
         assert answer.get_by_text("Note sur les abeilles").first.is_visible()

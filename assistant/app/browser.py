@@ -10,7 +10,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -120,6 +120,35 @@ def wait_idle(page: Any, timeout_ms: int = 60_000) -> None:
         " || !document.querySelector('[data-testid=\"stStatusWidget\"]').innerText.match(/Running|Exécution/)",
         timeout=timeout_ms,
     )
+
+
+_WATCH_RUNS = """() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  window.__cepRuns = 0;
+  if (app && !window.__cepObserver) {
+    window.__cepObserver = new MutationObserver(() => {
+      if (app.getAttribute('data-test-script-state') !== 'notRunning') window.__cepRuns += 1;
+    });
+    window.__cepObserver.observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
+  }
+}"""
+_RAN = """() => window.__cepRuns > 0
+  && document.querySelector('[data-testid="stApp"]').getAttribute('data-test-script-state') === 'notRunning'"""
+
+
+def rerun_after(page: Any, action: Callable[[], Any], timeout_ms: int = 15_000) -> None:
+    """Does `action` (a click, a key, a file) and waits until the app has run its script for it.
+
+    A fixed wait is wrong on a loaded machine (a run may start late), so the script state is watched
+    for a change. When the browser was too busy to render the "running" state (two updates drawn as
+    one), the wait ends after `timeout_ms` once the app is idle: the run is over by then.
+    """
+    page.evaluate(_WATCH_RUNS)
+    action()
+    try:
+        page.wait_for_function(_RAN, timeout=timeout_ms)
+    except Exception:  # playwright's TimeoutError: no state change seen
+        wait_idle(page)
 
 
 def ask(page: Any, question: str, timeout_ms: int = 60_000) -> None:
