@@ -233,6 +233,7 @@ def cmd_batch(args: argparse.Namespace, settings: Settings) -> int:
         return USAGE
     assistant = _assistant(settings)
     answered = unanswered = 0
+    conversations: dict[str, Answer] = {}
     with source:
         for n, line in _lines(source):
             if line is None:
@@ -253,7 +254,12 @@ def cmd_batch(args: argparse.Namespace, settings: Settings) -> int:
                 unanswered += 1
                 continue
             question = clean_arg(question)[0]
-            answer = assistant.ask(question, qid=qid)
+            # a conversation: with --session every line follows the one before; a "session" key groups lines
+            session = str(item.get("session", "")) if "session" in item else ("" if args.session else None)
+            previous = conversations.get(session) if session is not None else None
+            answer = assistant.ask(question, qid=qid, previous=previous)
+            if session is not None:
+                conversations[session] = answer
             print(json.dumps(answer.to_dict(), ensure_ascii=False), flush=True)
             try:
                 clean_input(question, settings.max_question_chars)
@@ -344,6 +350,12 @@ def build_parser() -> FrenchParser:
     p.add_argument("-k", type=int, default=5, help="nombre de passages")
     p = sub.add_parser("batch", help="répondre à un fichier JSONL {id, question} ; une réponse JSON par ligne")
     p.add_argument("input", help="fichier JSONL, ou - pour l'entrée standard")
+    p.add_argument(
+        "--session",
+        action="store_true",
+        help="chaque ligne suit la précédente comme dans une conversation (« et en 2020 ? ») ; "
+        "une clé « session » par ligne sépare plusieurs conversations",
+    )
     p = sub.add_parser("eval", help="évaluer sur un jeu de questions annotées")
     p.add_argument("file")
     p.add_argument("--answers", help="écrire aussi les réponses dans ce fichier JSONL")

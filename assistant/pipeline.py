@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from assistant.citations import cite, sentence_scores
+from assistant.citations import Scored, answer_sentences, cite, quote_text, sentence_scores
 from assistant.contacts import ContactDesk
 from assistant.errors import IndexUnavailable, InvalidQuestion, KnowledgeError
 from assistant.normalize import Lexicon, clean_input, expand_shorthand, load_lexicon, search_query
@@ -19,7 +19,7 @@ from assistant.records import Answer, Hit
 from assistant.settings import Settings
 from assistant.text import stem, words
 from index.encoders import Encoder, make_encoder
-from index.store import HybridIndex, build_atomically, current_build, is_fresh
+from index.store import HybridIndex, build_atomically, current_build, is_fresh, top_rows
 from ingest.corpus import Corpus, fingerprint, load_corpus
 
 log = logging.getLogger(__name__)
@@ -33,16 +33,20 @@ ABSTAIN_TEXT = (
 
 UNEXPECTED = "Une erreur inattendue m'empêche de répondre. Reformulez la question ou réessayez plus tard."
 WARM_UP_QUESTION = "Combien de bénéficiaires du conseil en évolution professionnelle en 2021 ?"
-DEFINITION_BOOST = 0.3  # on the fused score scale (a perfect lexical match weighs 0.7)
+DEFINITION_BOOST = 0.3  # on the fused score scale (a perfect match on both sides weighs 1)
+RETRIEVAL_POOL = 30  # hits re-ranked for definitions and handed to the figure engine
+DEFINITION_ROWS = 500  # passages holding a defined term that are checked for its definition
+SOURCE_SENTENCE_WEIGHT = 0.0  # tune_retrieval.py --answers --source 0,0.25,0.5,1: no gain over the first hit
 
 
 @dataclass
 class Retrieval:
     """What retrieval found for a question, and how well it covers the question's words."""
 
-    query: str
+    query: str  # what the lexical index read (filler out, synonyms in)
     hits: list[Hit]
     coverage: float
+    dense_query: str = ""  # what the dense index read (the question, shorthand expanded)
 
 
 class Assistant:
@@ -90,26 +94,40 @@ class Assistant:
             folder = build_index(settings, corpus, encoder, progress)
             index = HybridIndex.load(folder, encoder, settings.dense_weight)
         lexicon = load_lexicon(settings.knowledge_dir)
-        assistant = cls(settings, corpus, index, lexicon, *_engines(settings, corpus, folder))
+        assistant = cls(settings, corpus, index, lexicon, *_engines(settings, corpus, folder, index.encoder))
         assistant.ask(WARM_UP_QUESTION)  # loads the model and fills caches now, not on the first user question
         return assistant
 
     # -- answering ---------------------------------------------------------------------------
     def retrieve(self, normalized: str, k: int = 8) -> Retrieval:
-        """Hybrid search for a normalized question, with the coverage of its words by the best hits."""
+        """Hybrid search for a normalized question, with the coverage of its words by the best hits.
+
+        A definition question ("qu'est-ce que X ?") also weighs every passage holding X (a term named in
+        many passages may be defined in none of the best ones), and the passages defining X come first.
+        """
         query = search_query(normalized, self.lexicon)
-        hits = self.index.search(query, k=max(k, 30), dense_query=normalized)
+        index = self.index
+        scores = index.scores(query, dense_query=normalized)
+        rows = top_rows(scores, max(k, RETRIEVAL_POOL))
         term = definition_term(normalized)
         if term:  # a definition question: passages that define the term come first
-            hits = sorted(hits, key=lambda h: -(h.score + DEFINITION_BOOST * defines(h.chunk.quote, term)))
-        hits = hits[:k]
+            seen = set(rows)
+            rows += [int(i) for i in index.lexical.rows_with(term)[:DEFINITION_ROWS] if int(i) not in seen]
+            boosted = {i: float(scores[i]) + DEFINITION_BOOST * defines(index.chunks[i].quote, term) for i in rows}
+            rows = sorted(rows, key=lambda i: -boosted[i])  # stable: ties keep the retrieval order
+            hits = [Hit(index.chunks[i], boosted[i]) for i in rows[:k]]
+        else:
+            hits = [Hit(index.chunks[i], float(scores[i])) for i in rows[:k]]
         coverage = 0.0
         for hit in hits[:3]:
-            coverage = max(coverage, self.index.lexical.coverage(query, self.index.row_of(hit.chunk.id)))
-        return Retrieval(query, hits, coverage)
+            coverage = max(coverage, index.lexical.coverage(query, index.row_of(hit.chunk.id)))
+        return Retrieval(query, hits, coverage, normalized)
 
-    def ask(self, question: str, qid: str = "") -> Answer:
-        """Answer one question; bad input gets a French message in an abstain answer, never an exception."""
+    def ask(self, question: str, qid: str = "", previous: Answer | None = None) -> Answer:
+        """Answer one question; bad input gets a French message in an abstain answer, never an exception.
+
+        previous: the answer before it in the same conversation, for elliptic follow-ups ("et en 2020 ?").
+        """
         started = time.perf_counter()
         try:
             text = clean_input(question, self.settings.max_question_chars)
@@ -117,7 +135,7 @@ class Assistant:
             return _done(Answer(str(question or ""), "abstain", str(exc), message=str(exc), id=qid), started)
         normalized = expand_shorthand(text, self.lexicon)
         try:
-            answer = self._answer(text, normalized)
+            answer = self._follow_up(text, previous) or self._answer(text, normalized)
         except Exception:  # a defect must not reach the user as a stack trace; it is logged in full
             log.exception("Erreur en répondant à une question")
             answer = Answer(text, "abstain", UNEXPECTED, message=UNEXPECTED)
@@ -132,37 +150,101 @@ class Assistant:
             if contact is not None:
                 return contact
         if self.router is not None:
-            situation = self.router.extract(normalized)
-            if self.router.is_routing_question(normalized, situation):
-                return self.router.route(situation, normalized)
+            # The router reads the question as typed: its lexicon has its own shorthand and typo matching,
+            # and its detector was fitted on questions as people type them.
+            situation = self.router.extract(text)
+            if self.router.is_routing_question(text, situation):
+                return self.router.route(situation, text)
         retrieval = self.retrieve(normalized)
         # The figure engine parses the question as typed (it has its own typo and alias matching).
+        # A figure question always gets a figure answer: one number, candidates, or "not in the documents".
         if self.figures is not None and self.figures.is_figure_question(text):
-            answer = self.figures.answer(text, retrieval.hits)
-            if answer is not None:
-                return answer
+            return self.figures.answer(text, retrieval.hits)
         return self.passage_answer(text, retrieval)
 
+    def _follow_up(self, text: str, previous: Answer | None) -> Answer | None:
+        """An elliptic follow-up of a figure question ("et en 2020 ?", "et pour l'APEC ?"), answered as the
+        previous question with the slot it changes; None when the question stands on its own."""
+        if previous is None:
+            return None
+        routing = previous.intent in ("routing", "clarify") and self.router is not None and _elliptic(text)
+        if routing and not self.router.extract(text).is_empty():
+            # "et s'il a 30 ans ?": the caller's situation so far, with what this message adds
+            combined = f"{previous.question}. {text}"
+            return self.router.route(self.router.extract(combined), combined)
+        if self.figures is None or previous.intent not in ("figure", "abstain"):
+            return None
+        if previous.figure is None and previous.intent == "abstain":
+            return None
+        earlier = previous.query
+        if earlier is None:
+            if not self.figures.is_figure_question(previous.question):
+                return None
+            earlier = self.figures.parse(previous.question)
+        query = self.figures.reader.follow_up(text, earlier)
+        if query is None:
+            return None
+        retrieval = self.retrieve(expand_shorthand(query.text, self.lexicon))
+        return self.figures.answer(query.text, retrieval.hits, query=query)
+
     def passage_answer(self, question: str, retrieval: Retrieval) -> Answer:
-        """Short extractive French answer from the best passages, or abstain with leads."""
+        """Extractive French answer: whole sentences of one passage, in their order, or abstain with leads.
+
+        The citations are the retrieved passages in retrieval order (the quoted one first), so they hold
+        what retrieval found; each highlights its answering sentence.
+        """
         hits = retrieval.hits
-        citations = cite(hits, retrieval.query)
+        scorer = self._sentence_scorer(retrieval)
         if not hits or retrieval.coverage < self.settings.abstain_threshold:
-            return Answer(question, "abstain", ABSTAIN_TEXT, citations=citations)
-        q = {stem(w) for w in words(retrieval.query)}
-        scored = sentence_scores(hits[0].chunk.quote, q)
-        for hit in hits[1:2]:
-            scored += [(s * 0.8, t) for s, t in sentence_scores(hit.chunk.quote, q)]
-        best = [t for s, t in sorted(scored, key=lambda x: -x[0])[:2] if s > 0]
-        if not best:
-            return Answer(question, "abstain", ABSTAIN_TEXT, citations=citations)
-        text = f"D'après les documents : « {' '.join(best)} »"
-        return Answer(question, "passage", text, citations=citations)
+            return Answer(question, "abstain", ABSTAIN_TEXT, citations=cite(hits, retrieval.query, scorer=scorer))
+        scored = {h.chunk.id: scorer(h) for h in hits[:3]}
+        source = _quoted_passage(hits[:3], scored)
+        picked = answer_sentences(scored[source.chunk.id])
+        if not picked:
+            return Answer(question, "abstain", ABSTAIN_TEXT, citations=cite(hits, retrieval.query, scorer=scorer))
+        highlights = {cid: max(s, key=lambda x: x.score).text for cid, s in scored.items() if s}
+        highlights[source.chunk.id] = max(picked, key=lambda x: x.score).text
+        order = [source, *(h for h in hits if h is not source)]
+        citations = cite(order, retrieval.query, highlights=highlights, scorer=scorer)
+        return Answer(question, "passage", f"D'après les documents : « {quote_text(picked)} »", citations=citations)
+
+    def _sentence_scorer(self, retrieval: Retrieval) -> Callable[[Hit], list[Scored]]:
+        """Scores the sentences of a hit against the question: idf-weighted shared words and sentence cosine."""
+        lexical = self.index.lexical
+        weights: dict[str, float] = {}
+        for w in words(retrieval.query):
+            s = stem(w)
+            col = lexical.vocab.get(s)
+            weights[s] = max(weights.get(s, 0.0), float(lexical.idf[col]) if col is not None else 0.0)
+
+        def score(hit: Hit) -> list[Scored]:
+            dense = self.index.sentence_similarities(retrieval.dense_query or retrieval.query, hit.chunk.id)
+            return sentence_scores(hit.chunk.quote, weights, dense)
+
+        return score
 
     def search(self, query: str, k: int = 5) -> list[Hit]:
         """Hybrid search with the question normalization applied."""
         text = clean_input(query, self.settings.max_question_chars)
         return self.retrieve(expand_shorthand(text, self.lexicon), k=k).hits
+
+
+def _elliptic(text: str) -> bool:
+    """A message that only continues the previous one: "et …", "mais …", "s'il …"."""
+    first = words(text)[:1]
+    return bool(first) and first[0] in {"et", "mais", "si", "s", "sinon", "aussi", "pareil", "idem"}
+
+
+def _quoted_passage(hits: list[Hit], scored: dict[str, list[Scored]]) -> Hit:
+    """The passage an answer quotes: the best hit, unless another of the first three holds a sentence that
+    answers clearly better (its retrieval score relative to the best, plus SOURCE_SENTENCE_WEIGHT times its
+    best sentence's score)."""
+
+    def value(hit: Hit) -> float:
+        best = max((s.score for s in scored.get(hit.chunk.id, [])), default=0.0)
+        return hit.score / (hits[0].score or 1.0) + SOURCE_SENTENCE_WEIGHT * best
+
+    return max(hits, key=value) if SOURCE_SENTENCE_WEIGHT > 0 else hits[0]
 
 
 def _done(answer: Answer, started: float) -> Answer:
@@ -198,12 +280,13 @@ def _contacts(settings: Settings, corpus: Corpus) -> ContactDesk | None:
         return None
 
 
-def _engines(settings: Settings, corpus: Corpus, folder: Path) -> tuple[Any, Any]:
+def _engines(settings: Settings, corpus: Corpus, folder: Path, encoder: Encoder | None = None) -> tuple[Any, Any]:
     router = figures = None
     try:
         from assistant.routing import Router
 
-        router = Router.load(settings.knowledge_dir, corpus)
+        # The routing-question detector embeds questions with the index's encoder (one model in memory).
+        router = Router.load(settings.knowledge_dir, corpus, encoder, settings.index_dir / "routing")
     except ImportError:
         log.info("Moteur d'orientation absent.")
     except KnowledgeError as exc:  # e.g. the documents the rules cite are not in this corpus
@@ -218,9 +301,11 @@ def _engines(settings: Settings, corpus: Corpus, folder: Path) -> tuple[Any, Any
         except KnowledgeError as exc:  # absent or from another version: extract again, in memory
             log.warning("%s", exc)
             facts = extract_facts(corpus)
-        figures = FigureEngine(facts, corpus, settings.knowledge_dir)
+        figures = FigureEngine(facts, corpus, settings.knowledge_dir, encoder, folder / "facts")
     except ImportError:
         log.info("Moteur des chiffres absent.")
+    except KnowledgeError as exc:  # e.g. no fitted ranker: figure questions get passage answers
+        log.warning("Chiffres désactivés : %s", exc)
     return router, figures
 
 

@@ -97,15 +97,31 @@ class OperatorChoice:
 
 
 @dataclass(frozen=True)
-class Figure:
-    """A number stated in the documents, as answered."""
+class FigureCandidate:
+    """A number shown when the assistant is not sure enough to state one: with its clause, year, territory."""
 
     value: float | int
+    display: str
+    unit: str
+    label: str  # the clause the number quantifies, verbatim
+    scope: str | None = None
+    year: int | None = None
+    probability: float = 0.0  # the ranker's calibrated probability that it is the number asked
+    citation: int = 0  # index of its citation in the answer
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A number stated in the documents, as answered; value None when only candidates are shown."""
+
+    value: float | int | None
     display: str
     unit: str
     label: str
     scope: str | None = None
     year: int | None = None
+    candidates: list[FigureCandidate] = field(default_factory=list)
+    probability: float | None = None  # calibrated probability that value is the number asked
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -127,6 +143,7 @@ class Answer:
     follow_up: str = ""  # the one question that settles a provisional routing
     alternatives: list[Figure] = field(default_factory=list)  # other values found (conflicts)
     message: str = ""  # a user-facing notice (bad input, weak evidence)
+    query: Any = field(default=None, repr=False, compare=False)  # what was understood, for follow-ups
 
     def to_dict(self) -> dict[str, Any]:
         return {

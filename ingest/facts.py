@@ -22,7 +22,7 @@ from ingest.numbers import Quantity, find_quantities
 log = logging.getLogger(__name__)
 
 LEXICON_FILE = "figure_lexicon.toml"
-FACTS_VERSION = 3  # bump when extraction changes: it is part of the corpus fingerprint
+FACTS_VERSION = 4  # bump when extraction changes: it is part of the corpus fingerprint
 
 # Declared schemas: the saved tables always have these columns with these dtypes.
 FACT_COLUMNS: dict[str, str] = {
@@ -71,7 +71,8 @@ COMPARISON_COLUMNS: dict[str, str] = {
     "tables": "string",
 }
 COMPARISON_METRICS = ("entrants", "sortants", "beneficiaires")
-_YEAR = re.compile(r"(?<![\d.,])(19[5-9]\d|20[0-4]\d)(?![\d.,])")
+# A year: four digits not inside a longer number ("2019," ends a clause; "2019,5" or "1.2019" are numbers).
+_YEAR = re.compile(r"(?<!\d)(?<!\d[.,])(19[5-9]\d|20[0-4]\d)(?!\d)(?![.,]\d)")
 
 
 class FactsFormatError(ValueError):

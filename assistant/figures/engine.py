@@ -1,0 +1,110 @@
+"""The figure engine: parse the question, gather candidate facts, rank them, decide, phrase the answer."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from assistant.figures.decide import Decision, decide
+from assistant.figures.features import Candidates, FactView
+from assistant.figures.parse import Query, QuestionReader
+from assistant.figures.phrase import Phraser, value_of
+from assistant.figures.rank import Ranker
+from assistant.records import Answer, Hit
+from ingest.facts import Entities, FactTables, load_lexicon
+from ingest.operators import load_operators
+
+log = logging.getLogger(__name__)
+
+
+class FigureEngine:
+    """Answers figure questions from the fact tables: one number when sure, candidates when not, or absent."""
+
+    def __init__(
+        self,
+        facts: FactTables,
+        corpus,
+        knowledge_dir: Path,
+        encoder=None,
+        cache_dir: Path | None = None,
+        ranker: Ranker | None = None,
+    ) -> None:
+        self.tables = facts
+        self.corpus = corpus
+        self.encoder = encoder
+        lexicon = load_lexicon(knowledge_dir)
+        self.operators = load_operators(knowledge_dir)
+        entities = Entities(self.operators, lexicon)
+        lines = [li.text for doc in corpus.documents.values() for li in doc.lines if li.text.strip()]
+        entities.home = entities.home_region(lines)
+        self.df = facts.facts.reset_index(drop=True)
+        self.reader = QuestionReader(lexicon, self.operators, entities, lines)
+        self.view = FactView(self.df, corpus, self.reader, self._vectors(cache_dir))
+        self.values = [float(value_of(r)) for _, r in self.df.iterrows()]
+        self.ranker = ranker or Ranker.load(knowledge_dir)
+        self.phraser = Phraser(self.df, corpus, {k: op.name for k, op in self.operators.items()})
+
+    def _vectors(self, cache_dir: Path | None) -> np.ndarray | None:
+        """Embeddings of each fact's clause, sentence and headings; cached beside the index when possible."""
+        if self.encoder is None or not len(self.df):
+            return None
+        texts = FactView.texts(self.df)
+        key = hashlib.sha256(
+            "\x00".join([str(getattr(self.encoder, "fingerprint", self.encoder.name)), *texts]).encode()
+        ).hexdigest()[:16]
+        path = cache_dir / f"fact_vectors_{key}.npy" if cache_dir is not None else None
+        if path is not None and path.exists():
+            try:
+                return np.load(path)
+            except (OSError, ValueError):
+                log.warning("%s illisible : embeddings des chiffres recalculés.", path)
+        unique = list(dict.fromkeys(texts))
+        encoded = self.encoder.encode(unique)
+        at = {t: k for k, t in enumerate(unique)}
+        vectors = encoded[[at[t] for t in texts]].reshape(len(self.df), 3, -1).astype(np.float32)
+        if path is not None:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_suffix(".tmp.npy")
+                np.save(tmp, vectors)
+                tmp.replace(path)
+            except OSError:
+                log.warning("Impossible d'écrire %s (cache des embeddings des chiffres).", path)
+        return vectors
+
+    # --- the steps -------------------------------------------------------------------------------
+
+    def is_figure_question(self, text: str) -> bool:
+        return self.reader.is_figure_question(text)
+
+    def parse(self, text: str) -> Query:
+        return self.reader.parse(text)
+
+    def query_vector(self, text: str) -> np.ndarray | None:
+        if self.encoder is None:
+            return None
+        encode = getattr(self.encoder, "encode_query", self.encoder.encode)
+        return np.asarray(encode([text])[0], dtype=np.float32)
+
+    def candidates(self, q: Query, hits: list[Hit], qvec: np.ndarray | None = None) -> Candidates:
+        return self.view.candidates(q, hits, qvec)
+
+    def decide(self, cands: Candidates, q: Query | None = None) -> Decision:
+        values = [self.values[i] for i in cands.rows]
+        if q is not None and not q.years:
+            return decide(self.ranker, cands, values, lambda i: self.view.same_statement_other_year(i, cands.rows))
+        return decide(self.ranker, cands, values)
+
+    def answer(self, question: str, hits: list[Hit], query: Query | None = None, qvec=None) -> Answer:
+        """A cited figure, the candidates with their context, or an honest "not in the documents"."""
+        q = query or self.parse(question)
+        if qvec is None:
+            qvec = self.query_vector(question)
+        decision = self.decide(self.candidates(q, hits, qvec), q)
+        answer = self.phraser.answer(q, decision)
+        answer.question = question
+        answer.query = q
+        return answer

@@ -1,0 +1,212 @@
+"""Reading a figure question: operators, territories, years, the unit asked and the weighted content words."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass, field, replace
+
+from rapidfuzz import fuzz, process
+
+from assistant.text import STOP_WORDS, clean_markup, fold, stem, tokens
+from ingest.facts import Entities, Lexicon, years_in
+from ingest.numbers import find_quantities
+from ingest.operators import Operator
+
+# Units a question may ask for, and the fact units that answer each.
+UNIT_FAMILIES: dict[str, set[str]] = {
+    "percent": {"percent"},
+    "years": {"years"},  # an age ("moyenne d'âge : 38 ans")
+    "money": {"eur", "keur", "meur", "beur"},
+    "km2": {"km2"},
+    "score": {"score", "ratio"},
+    "days": {"days"},
+    "minutes": {"minutes"},
+    "hours": {"hours"},
+    "months": {"months"},
+    "duration": {"days", "minutes", "hours", "weeks", "months", "years"},
+    "count": {"count"},
+}
+# Specific kinds first: "combien de jours" asks days, not a count.
+UNIT_ORDER = ("years", "money", "km2", "score", "days", "minutes", "hours", "months", "duration", "percent", "count")
+RARE_UNITS = {"money", "km2", "score"}  # few numbers of these kinds: the unit itself is strong evidence
+_QUESTION_WORDS = {"combien", "quel", "quell", "nombr", "chiffr", "valeur", "etai", "etait", "etaient"}
+# "entre 25 et 44 ans", "entre les opérateurs": the preposition, not "entrés" (same stem)
+ENTRE = re.compile(r"\bentre(?=\s+(?:\d|les?\b|la\b|l'|l’|deux\b|eux\b|autres?\b))", re.I)
+_ASKED_OBJECT = re.compile(r"\b(?:combien|nombre|nb)\s+(?:de|d')\s*(?:la |les |l')?([a-z]+)")
+
+
+@dataclass
+class Query:
+    """What a figure question asks: operators, scopes, years, unit and content words."""
+
+    text: str
+    folded: str
+    operators: list[str]
+    scopes: list[str]
+    years: list[int]
+    unit: str | None
+    weights: dict[str, float] = field(default_factory=dict)  # content stem -> idf weight
+    expansions: dict[str, str] = field(default_factory=dict)  # synonym stem -> question stem
+    metrics: frozenset[int] = frozenset()  # metric groups the question names (lexicon, metric = true)
+    asked_object: str = ""  # stem of what a count question counts ("combien d'agences" -> agenc)
+
+    def slots(self) -> dict[str, list]:
+        """The slots a follow-up may change: years, operators, scopes."""
+        return {"years": self.years, "operators": self.operators, "scopes": self.scopes}
+
+
+class QuestionReader:
+    """Parses figure questions against the lexicon, the operators and the corpus vocabulary."""
+
+    def __init__(self, lexicon: Lexicon, operators: dict[str, Operator], entities: Entities, lines: list[str]) -> None:
+        self.lexicon = lexicon
+        self.operators = operators
+        self.entities = entities
+        counts: Counter[str] = Counter()
+        for text in lines:
+            counts.update(set(tokens(text)))
+        n = max(len(lines), 1)
+        self.idf = {t: math.log(1 + n / c) for t, c in counts.items()}
+        self.default_idf = math.log(1 + n)
+        self.vocab = list(counts)
+        self.synonyms = [{t for w in group for t in tokens(w)} for group in lexicon.synonyms]
+        # Metric groups: single words only ("entrée en CEP" would make "cep" a metric word).
+        self.metric_groups: dict[int, set[str]] = {
+            i: {t for w in lexicon.synonyms[i] if " " not in w for t in tokens(w)} for i in lexicon.metrics
+        }
+        self._cue_words = {w for w in lexicon.cues if " " not in w}
+        self._cue_phrases = [w for w in lexicon.cues if " " in w] + list(lexicon.phrases)
+        # Words that only say "a number, please": not what the number is about.
+        self._ask_stems = set(_QUESTION_WORDS)
+        for w in [*lexicon.phrases, *[x for ws in lexicon.units.values() for x in ws]]:
+            self._ask_stems.update(tokens(w))
+
+    def metrics_in(self, text: str) -> frozenset[int]:
+        """The metric groups a text names (entrées, sortants, bénéficiaires, femmes...)."""
+        stems = set(tokens(ENTRE.sub(" ", clean_markup(text))))
+        return frozenset(i for i, group in self.metric_groups.items() if stems & group)
+
+    def is_figure_question(self, text: str) -> bool:
+        """True for questions asking a number: combien, nombre, taux, part, moyenne, budget, "en %"..."""
+        f = fold(clean_markup(text))
+        words = set(re.findall(r"[a-z0-9%€²]+", f)) | ({"%"} if "%" in f else set())
+        if words & self._cue_words or any(has(f, p) for p in self._cue_phrases):
+            return True
+        if any(has(f, w) for w in self.lexicon.open_words):
+            return False
+        # Terse advisor style: "Entrées CEP Pôle Emploi Occitanie 2021 ?" names a metric and a year,
+        # with no question word ("Quel lien…", "Que fait…" are open questions).
+        if re.match(r"^\W*(?:quel|quelle|quels|quelles|que|qui|quoi|ou|est-ce|est ce)\b", f):
+            return False
+        q = self.parse(text)
+        metric_words = any(t in s for s in self.synonyms[:3] for t in q.weights)
+        return len(f.split()) <= 14 and (bool(q.years) or metric_words) and bool(q.operators or q.scopes or q.years)
+
+    def parse(self, text: str) -> Query:
+        """Operators (typos allowed), scopes, years, the unit asked and the weighted content words."""
+        f = fold(clean_markup(text))
+        ops = [k for k, _, _ in self.entities.operator_mentions(f)]
+        ops += self._fuzzy_operators(f, set(ops))
+        scopes = [k for k, _, _ in self.entities.scope_mentions(f)]
+        years = years_in(text)
+        unit = None
+        asked = f
+        for qty in reversed(find_quantities(asked)):  # "2016 (6 mois)" states a period, it does not ask one
+            asked = asked[: qty.start] + " " + asked[qty.end :]
+        for name in UNIT_ORDER:
+            if any(has(asked, w) for w in self.lexicon.units.get(name, ())):
+                unit = name
+                break
+        if "%" in asked:
+            unit = "percent"
+        skip: set[str] = set(self._ask_stems)
+        for op in ops:
+            for a in self.operators[op].aliases:
+                if has(f, a):
+                    skip.update(tokens(a))
+        for k, s, e in self.entities.scope_mentions(f):
+            if not k.startswith("other:"):
+                skip.update(tokens(f[s:e]))
+        weights: dict[str, float] = {}
+        for t in tokens(text):
+            if t in skip or re.fullmatch(r"\d+(\.\d+)?", t):
+                continue
+            t = self._spell(t)
+            weights[t] = self.idf.get(t, self.default_idf)
+        expansions: dict[str, str] = {}
+        for group in self.synonyms:
+            hit = next((t for t in weights if t in group), None)
+            if hit:
+                for g in group:
+                    if g not in weights:
+                        expansions[g] = hit
+        return Query(
+            text,
+            f,
+            list(dict.fromkeys(ops)),
+            list(dict.fromkeys(scopes)),
+            years,
+            unit,
+            weights,
+            expansions,
+            self.metrics_in(text),
+            asked_object(text) if unit in (None, "count") else "",
+        )
+
+    def follow_up(self, text: str, previous: Query) -> Query | None:
+        """An elliptic follow-up ("et en 2020 ?", "et pour l'APEC ?") as the previous query with the changed slot.
+
+        A follow-up names a year, an operator or a territory and almost nothing else; None otherwise.
+        """
+        q = self.parse(text)
+        changed = {k: v for k, v in q.slots().items() if v}
+        if not changed:
+            return None
+        content = [t for t in q.weights if t not in STOP_WORDS and len(t) > 2]
+        f = q.folded.strip()
+        if len(content) > 1 or not re.match(r"^\W*(?:et|pour|en|au|a|a l'|chez|meme chose|idem)\b", f + " "):
+            return None
+        merged = replace(previous, **changed)  # type: ignore[arg-type]
+        merged.text = f"{previous.text} [{text}]"
+        return merged
+
+    def _fuzzy_operators(self, folded: str, found: set[str]) -> list[str]:
+        words = re.findall(r"[a-z0-9]+", folded)
+        out = []
+        for op in self.operators.values():
+            if op.id in found:
+                continue
+            for alias in op.aliases:
+                aw = re.findall(r"[a-z0-9]+", alias)
+                if len(alias) < 6 or not aw:
+                    continue
+                grams = [" ".join(words[i : i + len(aw)]) for i in range(len(words) - len(aw) + 1)]
+                # 86: rapidfuzz ratio that accepts one typo in a 7-letter name ("pole emlpoi"), not another name
+                if grams and process.extractOne(" ".join(aw), grams, scorer=fuzz.ratio, score_cutoff=86):
+                    out.append(op.id)
+                    break
+        return out
+
+    def _spell(self, t: str) -> str:
+        if t in self.idf or len(t) < 5 or t[0].isdigit():
+            return t
+        best = process.extractOne(t, self.vocab, scorer=fuzz.ratio, score_cutoff=85)
+        return str(best[0]) if best else t
+
+
+def has(folded: str, phrase: str) -> bool:
+    """A phrase of the lexicon in folded text, on word boundaries."""
+    if not phrase:
+        return False
+    if not phrase[0].isalnum() or not phrase[-1].isalnum():
+        return phrase in folded
+    return re.search(rf"(?<![a-z0-9]){re.escape(phrase)}(?![a-z0-9])", folded) is not None
+
+
+def asked_object(question: str) -> str:
+    """Stem of what a count question counts: "Combien d'agences…" -> stem("agences")."""
+    m = _ASKED_OBJECT.search(fold(question).replace("\u2019", "'"))
+    word = m.group(1) if m else ""
+    return stem(word) if len(word) > 3 and word not in STOP_WORDS else ""

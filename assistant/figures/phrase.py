@@ -1,0 +1,226 @@
+"""Phrasing a figure decision in short French, every number standing in a cited quote."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+from assistant.figures.decide import Choice, Decision
+from assistant.figures.parse import Query
+from assistant.records import Answer, Citation, Figure, FigureCandidate
+from assistant.text import clean_markup
+
+SCOPE_NAMES = {"occitanie": "Occitanie", "national": "niveau national"}
+MISSING = {
+    "region": "pour ce territoire",
+    "year": "pour cette année",
+    "operator": "pour cet opérateur",
+    "metric": "pour cette mesure précise",
+}
+
+
+class Phraser:
+    """Turns decisions into answers, with citations from the corpus."""
+
+    def __init__(self, facts: pd.DataFrame, corpus, operator_names: dict[str, str]) -> None:
+        self.df = facts
+        self.corpus = corpus
+        self.operator_names = operator_names
+
+    def citation(self, i: int) -> Citation:
+        r = self.df.iloc[i]
+        highlight = str(r["sentence"]) if r["kind"] != "table" else str(r["number_text"])
+        return self.corpus.citation(str(r["document"]), int(r["first_line"]), int(r["last_line"]), highlight=highlight)
+
+    def figure(self, i: int) -> Figure:
+        r = self.df.iloc[i]
+        return Figure(
+            value=value_of(r),
+            display=str(r["display"]),
+            unit=str(r["unit"]),
+            label=str(r["label"]),
+            scope=str(r["scope"]) or None,
+            year=None if pd.isna(r["year"]) else int(r["year"]),
+        )
+
+    def answer(self, q: Query, d: Decision) -> Answer:
+        if d.kind == "answer":
+            return self._one(q, d.choices[0])
+        if d.kind == "candidates":
+            return self._several(q, d.choices)
+        return self._absent(q, d)
+
+    def _one(self, q: Query, c: Choice) -> Answer:
+        r = self.df.iloc[c.fact]
+        fig = self.figure(c.fact)
+        citations = [self.citation(c.fact)] + [self.citation(i) for i in c.corroborating]
+        text = restate(r)
+        quotes = [x.quote for x in citations]
+        if not faithful(text, quotes, q.text):
+            text = fig.display + "."
+        citations[1:1] = self._cell(r, citations[0])
+        fig = Figure(**{**fig.__dict__, "probability": round(c.probability, 3)})
+        return Answer(question=q.text, intent="figure", text=text, citations=citations, figure=fig)
+
+    def _cell(self, r: pd.Series, cit: Citation) -> list[Citation]:
+        """The cell itself as a second citation, when digits of its row run together for a strict reader."""
+        if numbers_in(str(r["display"])) <= numbers_in(cit.quote):
+            return []
+        cell = str(r["number_text"])
+        return [Citation(**{**cit.to_dict(), "quote": cell, "highlight": cell})]
+
+    def _candidates(self, q: Query, choices: list[Choice]) -> tuple[list[FigureCandidate], list[Citation], list[str]]:
+        cands: list[FigureCandidate] = []
+        citations: list[Citation] = []
+        lines: list[str] = []
+        for c in choices:
+            r = self.df.iloc[c.fact]
+            cit = self.citation(c.fact)
+            clause = clause_of(r)
+            where = self._where(r, cit.quote)
+            cands.append(
+                FigureCandidate(
+                    value=value_of(r),
+                    display=str(r["display"]),
+                    unit=str(r["unit"]),
+                    label=clause,
+                    scope=str(r["scope"]) or None,
+                    year=None if pd.isna(r["year"]) else int(r["year"]),
+                    probability=round(c.probability, 3),
+                    citation=len(citations),
+                )
+            )
+            mark = len(citations) + 1  # the [n] of this candidate's citation
+            citations.append(cit)
+            citations += self._cell(r, cit)
+            quotes = [c.quote for c in citations]
+            line = f"• {r['display']} — « {clause} »{where} [{mark}]"
+            for fallback in (f"• {r['display']} — « {clause} » [{mark}]", f"• {r['display']} [{mark}]"):
+                if faithful(line, quotes, q.text):
+                    break
+                line = fallback
+            lines.append(line)
+        return cands, citations, lines
+
+    def _several(self, q: Query, choices: list[Choice]) -> Answer:
+        cands, citations, lines = self._candidates(q, choices)
+        text = "Plusieurs chiffres correspondent, vérifiez lequel répond à votre question :\n" + "\n".join(lines)
+        fig = Figure(value=None, display="", unit=cands[0].unit, label="", candidates=cands)
+        return Answer(
+            question=q.text,
+            intent="figure",
+            text=text,
+            citations=citations,
+            figure=fig,
+            message="Pas de chiffre unique assez sûr : voici les plus proches, avec leur contexte.",
+        )
+
+    def _absent(self, q: Query, d: Decision) -> Answer:
+        what = self._what_missing(q, d.missing)
+        text = f"Les documents ne donnent pas ce chiffre{what}."
+        citations: list[Citation] = []
+        fig = None
+        if d.choices:
+            cands, citations, lines = self._candidates(q, d.choices)
+            text += " Chiffres les plus proches, à titre de piste :\n" + "\n".join(lines)
+            fig = Figure(value=None, display="", unit=cands[0].unit, label="", candidates=cands)
+        return Answer(question=q.text, intent="abstain", text=text, citations=citations, figure=fig)
+
+    def _what_missing(self, q: Query, missing: list[str]) -> str:
+        parts = []
+        for m in missing:
+            if m == "year" and q.years:
+                parts.append("pour " + ", ".join(map(str, q.years)))
+            elif m == "region" and q.scopes:
+                names = [s.split(":", 1)[-1].replace("-", " ").title() for s in q.scopes if s.startswith("other:")]
+                parts.append("pour " + ", ".join(names or [SCOPE_NAMES.get(s, s) for s in q.scopes]))
+            elif m == "operator" and q.operators:
+                parts.append("pour " + ", ".join(self.operator_names.get(o, o) for o in q.operators))
+            elif m in MISSING:
+                parts.append(MISSING[m])
+        return (" " + " ; ".join(dict.fromkeys(parts))) if parts else ""
+
+    def _where(self, r: pd.Series, quote: str) -> str:
+        bits = []
+        if not pd.isna(r["year"]):
+            bits.append(str(int(r["year"])))
+        scope = str(r["scope"])
+        if scope in SCOPE_NAMES:
+            bits.append(SCOPE_NAMES[scope])
+        elif scope.startswith("other:"):
+            bits.append(scope.split(":", 1)[1].replace("-", " ").title())
+        section = re.sub(r"^[\dIVXA-Ha-h]+\s*[.)]\s*", "", str(r["section"]).split(" › ")[-1]).strip()
+        if section:
+            bits.append(f"section « {section[:70]} »")
+        return f" ({', '.join(bits)})" if bits else ""
+
+
+def value_of(r: pd.Series) -> float | int:
+    value = float(r["value"])
+    if r["unit"] == "ratio" and not pd.isna(r["denominator"]) and r["denominator"]:
+        value = round(value / float(r["denominator"]), 4)
+    return int(value) if value.is_integer() and r["unit"] == "count" else value
+
+
+def clause_of(r: pd.Series) -> str:
+    """The words that say what a number counts: its clause in prose, its row and column in a table."""
+    if r["kind"] == "table":
+        return " — ".join(x for x in (str(r["row_label"]), str(r["column"])) if x and x != "nan") or str(r["label"])
+    near = clean_markup(str(r["near"])).strip(" -•✓*,;")
+    return near if len(near) <= 200 else clip(clean_markup(str(r["sentence"])), str(r["number_text"]))
+
+
+def restate(r: pd.Series) -> str:
+    """The number in context, restating the source: its sentence (trimmed) or its table row."""
+    if r["kind"] == "table":
+        label = clause_of(r)
+        where = SCOPE_NAMES.get(str(r["scope"]), "")
+        return f"{label} : {r['display']}{f' ({where})' if where else ''}.".strip()
+    sentence = clean_markup(str(r["sentence"])).strip(" -•✓*")
+    text = sentence if len(sentence) <= 260 else clip(sentence, str(r["number_text"]))
+    text = text[0].upper() + text[1:] if text else text
+    return text if text.endswith((".", "!", "?", "»")) else text + "."
+
+
+def clip(sentence: str, number: str) -> str:
+    """The part of a long sentence around its number, cut at commas or semicolons."""
+    pos = sentence.find(number)
+    if pos < 0:
+        return sentence
+    parts = re.split(r"(?<=[,;:])\s+", sentence)
+    out, start = [], 0
+    for p in parts:
+        end = start + len(p)
+        if end >= pos - 120 and start <= pos + len(number) + 120:
+            out.append(p)
+        start = end + 1
+    text = " ".join(out).strip(" ,;:")
+    return text if number in text else sentence
+
+
+_NUM = re.compile(r"\d[\d\s\u202f\u00a0.,]*\d|\d")
+
+
+def numbers_in(text: str) -> set[float]:
+    """Numbers of a text as the faithfulness check reads them ('175 837' -> 175837.0)."""
+    out = set()
+    for m in _NUM.findall(text or ""):
+        t = re.sub(r"[\s\u202f\u00a0]", "", m).replace(",", ".")
+        if t.count(".") > 1:
+            t = t.replace(".", "")
+        try:
+            out.add(round(float(t), 4))
+        except ValueError:
+            continue
+    return out
+
+
+def faithful(text: str, quotes: list[str], question: str = "") -> bool:
+    """True when every number of the text stands in a cited quote (or in the question); [n] markers aside."""
+    # Read as a strict reader would: digits across a tab or a comma join (a table row, "en 2021, 89 %"),
+    # markup stays. Where that reading misses a number, the caller rephrases or cites the cell itself.
+    allowed = numbers_in(question)
+    for quote in quotes:
+        allowed |= numbers_in(quote)
+    return numbers_in(re.sub(r"\[\d+\]", " ", text)) <= allowed

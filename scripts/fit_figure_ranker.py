@@ -1,0 +1,208 @@
+"""Fit the figure ranker on labeled questions, score it by cross-validation, calibrate its decision levels.
+
+Usage: python scripts/fit_figure_ranker.py [--questions FILE] [--folds 5] [--dry-run]
+
+Reads knowledge/training/figure_questions.jsonl (question, gold number; dev, dev2 and held-out sets),
+builds each question's candidates with the product's own retrieval and features, and fits the
+listwise ranker of assistant/figures/rank.py. Every figure it reports is measured on questions left
+out of the fit (k folds, a question and its "answer removed" copy always in the same fold):
+  - the precision/coverage curve of "state one number" by probability level;
+  - answer_level: the lowest level whose cross-validated wrong rate (numbers stated that are not the
+    gold, over all questions) stays at or under 2 %;
+  - absent_level: the lowest "none" probability at which at most 5 % of answerable questions are told
+    the figure is absent, and how many "answer removed" copies it then catches.
+The fitted weights, levels and curve go to knowledge/figure_ranker.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from assistant.figures.engine import FigureEngine  # noqa: E402
+from assistant.figures.rank import RANKER_FILE, Example, Ranker, fit, value_probabilities  # noqa: E402
+from assistant.normalize import clean_input, expand_shorthand  # noqa: E402
+from assistant.pipeline import Assistant  # noqa: E402
+from assistant.settings import Settings  # noqa: E402
+from ingest.facts import extract_facts  # noqa: E402
+
+QUESTIONS = ROOT / "knowledge" / "training" / "figure_questions.jsonl"
+WRONG_TARGET = 0.02  # the issue's ceiling on numbers stated wrongly
+ABSENT_BUDGET = 0.05  # share of answerable questions we accept to tell "absent" (they still see candidates)
+REMOVED_WEIGHT = 0.5  # weight of the "answer removed" copies against real questions (prior of absence)
+
+
+def close(a: float, b: float) -> bool:
+    return abs(a - b) <= max(1e-6, 1e-4 * abs(b))
+
+
+def build_examples(engine: FigureEngine, assistant: Assistant, rows: list[dict]) -> list[dict]:
+    """Candidates and labels of every question, with the product's retrieval."""
+    out = []
+    for d in rows:
+        text = clean_input(d["question"], 2000)
+        if d["number"] is None and not engine.is_figure_question(text):
+            continue  # an out-of-scope question the pipeline would not send to the figure engine
+        normalized = expand_shorthand(text, assistant.lexicon)
+        hits = assistant.retrieve(normalized).hits
+        q = engine.parse(text)
+        cands = engine.candidates(q, hits, engine.query_vector(text))
+        values = [engine.values[i] for i in cands.rows]
+        gold = d["number"]
+        positive = np.array([gold is not None and close(v, float(gold)) for v in values], dtype=bool)
+        out.append({"row": d, "cands": cands, "values": values, "positive": positive})
+    return out
+
+
+def lists_of(items: list[dict]) -> list[Example]:
+    ex = []
+    for it in items:
+        c, pos, gid = it["cands"], it["positive"], it["row"]["id"]
+        ex.append(Example(c.X, c.G, pos, 1.0, gid))
+        if pos.any():  # the same question over a corpus that does not hold the answer
+            keep = ~pos
+            ex.append(Example(c.X[keep], c.G, np.zeros(int(keep.sum()), dtype=bool), REMOVED_WEIGHT, gid))
+    return ex
+
+
+def predict(ranker: Ranker, it: dict, removed: bool = False) -> dict:
+    c, values, pos = it["cands"], it["values"], it["positive"]
+    X = c.X[~pos] if removed else c.X
+    vals = [v for v, p in zip(values, pos, strict=True) if not p] if removed else values
+    if not len(X):
+        return {"p_top": 0.0, "p_none": 1.0, "correct": False, "shown": False}
+    p, p_none = ranker.probabilities(X, c.G)
+    ranked = value_probabilities(vals, p)
+    gold = float(it["row"]["number"]) if it["row"]["number"] is not None else float("nan")
+    return {
+        "p_top": ranked[0][1],
+        "p_none": p_none,
+        "correct": close(ranked[0][0], gold) and not removed,
+        "shown": any(close(v, gold) for v, _, _ in ranked[:3]) and not removed,
+    }
+
+
+def cross_validate(items: list[dict], folds: int, l2: float) -> tuple[list[dict], list[dict]]:
+    order = np.random.default_rng(0).permutation(len(items))
+    real, removed = [], []
+    for f in range(folds):
+        test = {int(i) for i in order[f::folds]}
+        ranker = fit(lists_of([it for k, it in enumerate(items) if k not in test]), l2)
+        for k in sorted(test):
+            row = items[k]["row"]
+            real.append({**predict(ranker, items[k]), "set": row["set"], "absent_gold": row["number"] is None})
+            if items[k]["positive"].any():
+                removed.append(predict(ranker, items[k], removed=True))
+    return real, removed
+
+
+def levels(all_real: list[dict], removed: list[dict]) -> tuple[float, float, list[dict]]:
+    real = [r for r in all_real if not r["absent_gold"]]
+    n = len(real)
+    grid = [round(float(x), 2) for x in np.arange(0.05, 1.0, 0.05)]
+    curve = []
+    answer_level = 1.0
+    for t in grid:
+        answered = [r for r in real if r["p_top"] >= t]
+        wrong = sum(not r["correct"] for r in answered)
+        curve.append(
+            {
+                "level": float(t),
+                "answered": round(len(answered) / n, 3),
+                "precision": round(1 - wrong / max(len(answered), 1), 3),
+                "wrong": round(wrong / n, 3),
+            }
+        )
+    for point in curve:
+        if point["wrong"] <= WRONG_TARGET:
+            answer_level = point["level"]
+            break
+    absent_level = 1.0
+    for t in grid:
+        if sum(r["p_none"] >= t and r["p_none"] > r["p_top"] for r in real) / n <= ABSENT_BUDGET:
+            absent_level = t
+            break
+    return answer_level, absent_level, curve
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--questions", type=Path, default=QUESTIONS)
+    ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--l2", type=float, default=1.0)
+    ap.add_argument("--dry-run", action="store_true", help="report only, do not write the ranker")
+    args = ap.parse_args()
+    started = time.perf_counter()
+    settings = Settings.from_env()
+    assistant = Assistant.load(settings)
+    facts = extract_facts(assistant.corpus, settings.knowledge_dir)
+    placeholder = Ranker.__new__(Ranker)
+    engine = FigureEngine(
+        facts, assistant.corpus, settings.knowledge_dir, assistant.index.encoder, settings.index_dir, placeholder
+    )
+    rows = [json.loads(line) for line in args.questions.read_text(encoding="utf-8").splitlines() if line.strip()]
+    items = build_examples(engine, assistant, rows)
+    found = sum(it["positive"].any() for it in items)
+    n_gold = sum(it["row"]["number"] is not None for it in items)
+    print(f"{n_gold} questions chiffrées, réponse parmi les candidats : {found} ({found / n_gold:.1%})")
+    real, removed = cross_validate(items, args.folds, args.l2)
+    answer_level, absent_level, curve = levels(real, removed)
+    by_set: dict[str, dict] = {}
+    for r in real:
+        if r["absent_gold"]:
+            continue
+        s = by_set.setdefault(r["set"], {"n": 0, "strict": 0, "wrong": 0, "shown": 0, "absent": 0})
+        s["n"] += 1
+        absent = r["p_none"] >= absent_level and r["p_none"] > r["p_top"]
+        answered = r["p_top"] >= answer_level and not absent
+        s["strict"] += answered and r["correct"]
+        s["wrong"] += answered and not r["correct"]
+        s["shown"] += r["shown"]
+        s["absent"] += absent
+    caught = sum(r["p_none"] >= absent_level and r["p_none"] > r["p_top"] for r in removed)
+    absent_real = [r for r in real if r["absent_gold"]]
+    absent_caught = int(sum(r["p_none"] >= absent_level and r["p_none"] > r["p_top"] for r in absent_real))
+    absent_answered = int(sum(r["p_top"] >= answer_level for r in absent_real))
+    answerable = [r for r in real if not r["absent_gold"]]
+    report = {
+        "questions": int(n_gold),
+        "answer_among_candidates": round(found / n_gold, 3),
+        "folds": args.folds,
+        "l2": args.l2,
+        "removed_weight": REMOVED_WEIGHT,
+        "top1_cv": round(sum(r["correct"] for r in answerable) / len(answerable), 3),
+        "shown3_cv": round(sum(r["shown"] for r in answerable) / len(answerable), 3),
+        "absent_questions": len(absent_real),
+        "absent_questions_told_absent_cv": absent_caught,
+        "absent_questions_given_a_number_cv": absent_answered,
+        "answer_level": answer_level,
+        "absent_level": absent_level,
+        "removed_answer_caught": round(caught / max(len(removed), 1), 3),
+        "by_set_cv": {
+            k: {m: round(v / s["n"], 3) if m != "n" else v for m, v in s.items()} for k, s in sorted(by_set.items())
+        },
+        "curve_cv": curve,
+        "model": getattr(assistant.index.encoder, "fingerprint", assistant.index.encoder.name),
+    }
+    print(json.dumps({k: v for k, v in report.items() if k != "curve_cv"}, ensure_ascii=False, indent=1))
+    print("niveau  répondu  précision  faux")
+    for p in curve:
+        print(f"{p['level']:.2f}    {p['answered']:.3f}    {p['precision']:.3f}     {p['wrong']:.3f}")
+    if not args.dry_run:
+        ranker = fit(lists_of(items), args.l2)
+        ranker.answer_level, ranker.absent_level, ranker.report = answer_level, absent_level, report
+        ranker.save(settings.knowledge_dir / RANKER_FILE)
+        print(f"écrit : {settings.knowledge_dir / RANKER_FILE}")
+    print(f"{time.perf_counter() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
