@@ -141,7 +141,7 @@ def show_answer(answer: Answer, operators: dict[str, Any]) -> None:
         st.markdown(render.escape(answer.text))
     if answer.message and answer.message != answer.text:
         st.caption(render.escape(answer.message))
-    if answer.figure is not None:
+    if answer.figure is not None and answer.figure.value is not None:  # candidates are listed in the text
         f = answer.figure
         st.metric(render.inline(f.label or "Valeur", 120), f.display, help=render.figure_caption(answer) or None)
         if answer.alternatives:

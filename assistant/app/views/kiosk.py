@@ -200,7 +200,7 @@ def show_answer(answer: Answer, operators: dict[str, Any], corpus: Any) -> None:
         st.info(render.escape(answer.text))
     else:
         st.markdown(render.escape(answer.text))
-    if answer.figure is not None:
+    if answer.figure is not None and answer.figure.value is not None:
         st.metric(render.inline(answer.figure.label or "Valeur", 120), answer.figure.display)
     for card in cards:
         with st.container(border=True):
