@@ -89,6 +89,16 @@ class LexicalIndex:
         q = np.fromiter(terms.values(), dtype=np.float32) * self.idf[cols]
         return np.asarray(self.matrix[:, cols] @ q).ravel()
 
+    def rows_with(self, text: str) -> np.ndarray:
+        """Rows of the documents holding every word of a text (typos mapped as in queries)."""
+        if self.matrix is None:
+            return np.zeros(0, dtype=np.int64)
+        cols = list(self.query_terms(text))
+        if not cols or len(cols) < len({stem(w) for w in words(text)}):
+            return np.zeros(0, dtype=np.int64)  # a word found nowhere: no document holds them all
+        present = np.asarray((self.matrix[:, cols] > 0).sum(axis=1)).ravel()
+        return np.flatnonzero(present == len(cols))
+
     def coverage(self, text: str, row: int) -> float:
         """Share of the query's weight (idf) found in one document; unknown words weigh most."""
         ws = words(text)

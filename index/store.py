@@ -17,14 +17,21 @@ import numpy as np
 
 from assistant.errors import IndexUnavailable
 from assistant.records import Chunk, Hit
+from assistant.text import clean_markup
 from index.dense import DenseIndex
 from index.encoders import Encoder
 from index.lexical import LexicalIndex
+from ingest.chunks import passage_sentences
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: sentence vectors beside chunk vectors, encoder fingerprint in the manifest
 QUERY_CACHE_SIZE = 1024
+WHOLE = -1  # the sentence index of a unit that is the whole chunk
+# Chunks shorter than this get no sentence vectors: their own vector already stands for each sentence
+# (tune_retrieval.py --sentence-min-chars 0,400: 0.865 with every chunk's sentences, 0.871 with 400,
+# for 2 133 vectors instead of 2 318).
+SENTENCE_MIN_CHUNK_CHARS = 400
 CURRENT = "current.json"
 Progress = Callable[[str, int, int], None]
 BuildHook = Callable[[Path], None]  # writes extra artefacts (figure tables) into a build folder
@@ -35,34 +42,91 @@ def search_text(chunk: Chunk) -> str:
     return f"{chunk.context}\n{chunk.text}" if chunk.context else chunk.text
 
 
+# A sentence vector reads the sentence alone: with its section titles it did no better (0.865 against
+# 0.871, tune_retrieval.py --bare-sentences) for longer texts to embed.
+SENTENCE_CONTEXT = False
+
+
+def sentence_text(chunk: Chunk, sentence: str) -> str:
+    """What the dense index sees of one sentence of a chunk: its section titles, then the sentence."""
+    text = clean_markup(sentence)
+    return f"{chunk.context}\n{text}" if chunk.context and SENTENCE_CONTEXT else text
+
+
+def model_key(encoder: Encoder) -> str:
+    """What vectors depend on: the encoder's fingerprint (model and prompts) when it has one, else its name."""
+    return str(getattr(encoder, "fingerprint", None) or encoder.name)
+
+
+def encode_queries(encoder: Encoder, texts: list[str]) -> np.ndarray:
+    """Question vectors: the encoder's query side (e5's "query: " prompt) when it has one."""
+    return getattr(encoder, "encode_query", encoder.encode)(texts)
+
+
 @dataclass(frozen=True)
 class Manifest:
     """What an index was built from; a mismatch means rebuild, never a silent wrong answer."""
 
     format: int
     model: str
+    encoder: str  # the encoder's fingerprint: model and prompts (see model_key)
     dim: int
     corpus: str  # corpus fingerprint
     chunk_ids: list[str]
+    units: int  # vectors: one per chunk and one per sentence
     files: dict[str, str]  # file name -> sha256, to detect truncation or corruption
     built_at: float
     build_seconds: float
 
 
+@dataclass(frozen=True)
+class Fusion:
+    """How lexical and dense scores are combined per query.
+
+    Chosen with scripts/tune_retrieval.py on dev.jsonl + dev2.jsonl (170 passage and figure questions,
+    evidence in the first three chunks, multilingual-e5-small): min-max on both sides beat max-scaling,
+    z-scores and reciprocal rank fusion (0.871 against 0.853, 0.853 and 0.865 at best); the weight is
+    flat between 0.4 and 0.5 (0.865-0.871) and falls on either side (lexical alone 0.841, dense alone
+    0.735); depth 20 beat 10 and 40; the sentence mix is flat between 0.25 and 0.75.
+    """
+
+    dense_weight: float = 0.45  # lexical gets 1 - w (Settings.dense_weight, CEP_DENSE_WEIGHT)
+    lexical: str = "minmax"  # how each side is put on one scale per query (see _normalize)
+    dense: str = "minmax"
+    depth: int = 20  # minmax: the depth-th best score and below map to 0
+    sentence_weight: float = 0.5  # a chunk's dense score: (1 - a) * chunk cosine + a * its best sentence
+
+
 class HybridIndex:
-    """Lexical BM25 + dense FAISS over the same chunks, fused by weighted normalized scores."""
+    """Lexical BM25 + dense FAISS over the same chunks, fused per query (see Fusion).
+
+    The dense side holds one vector per chunk and one per sentence of a chunk (a "unit"); a chunk's
+    dense score mixes its own cosine with its best sentence's, so one sentence that answers counts
+    even in a long passage.
+    """
 
     def __init__(
-        self, chunks: list[Chunk], lexical: LexicalIndex, dense: DenseIndex, encoder: Encoder, dense_weight: float
+        self,
+        chunks: list[Chunk],
+        lexical: LexicalIndex,
+        dense: DenseIndex,
+        encoder: Encoder,
+        dense_weight: float,
+        units: np.ndarray | None = None,
     ) -> None:
         self.chunks = chunks
         self.lexical = lexical
         self.dense = dense
         self.encoder = encoder
         self.dense_weight = dense_weight
+        self.fusion = Fusion(dense_weight=dense_weight)
+        # units[i] = (chunk row, sentence index or WHOLE) of dense vector i
+        self.units = units if units is not None else np.stack([np.arange(len(chunks)), np.full(len(chunks), WHOLE)], 1)
         self.folder: Path | None = None
         self._vectors: dict[str, np.ndarray] = {}
         self._cache_lock = threading.Lock()
+        self._rows: dict[str, int] = {}
+        self._units_of: dict[int, list[int]] = {}
 
     # -- build -------------------------------------------------------------------------------
     @classmethod
@@ -70,37 +134,45 @@ class HybridIndex:
         cls,
         chunks: list[Chunk],
         encoder: Encoder,
-        dense_weight: float = 0.35,
+        dense_weight: float = 0.45,
         progress: Progress | None = None,
-        batch: int = 128,
+        batch: int = 64,
         previous: HybridIndex | None = None,
+        sentences: bool = True,
+        sentence_min_chars: int | None = None,
     ) -> HybridIndex:
         texts = [search_text(c) for c in chunks]
         if progress:
             progress("Index lexical", 0, len(texts))
         lexical = LexicalIndex.build(texts)
+        units, unit_texts = unit_table(chunks, sentences, sentence_min_chars)
         # Unchanged passages keep their vectors (same model, same text): adding a document embeds only it.
         known = previous.vectors_by_text() if previous is not None else {}
-        vectors = np.zeros((len(texts), encoder.dim), dtype=np.float32)
+        vectors = np.zeros((len(unit_texts), encoder.dim), dtype=np.float32)
         todo = []
-        for i, text in enumerate(texts):
+        for i, text in enumerate(unit_texts):
             vector = known.get(_text_key(text))
             if vector is None:
                 todo.append(i)
             else:
                 vectors[i] = vector
-        # Calls of 128: the model sorts a call's texts by length (less padding) and progress still moves.
-        for start in range(0, len(todo), batch):
-            rows = todo[start : start + batch]
-            vectors[rows] = encoder.encode([texts[i] for i in rows])
+        # Longest first, in calls of at most `batch` texts and CALL_CHARS characters: the texts of a call
+        # have about the same length (little padding), its attention buffers stay small (peak memory),
+        # and progress moves.
+        todo.sort(key=lambda i: -len(unit_texts[i]))
+        done = 0
+        for rows in _calls(todo, [len(unit_texts[i]) for i in todo], batch):
+            vectors[rows] = encoder.encode([unit_texts[i] for i in rows])
+            done += len(rows)
             if progress:
-                progress("Calcul des embeddings", min(start + batch, len(todo)), len(todo))
-        return cls(chunks, lexical, DenseIndex.build(vectors), encoder, dense_weight)
+                progress("Calcul des embeddings", done, len(todo))
+        return cls(chunks, lexical, DenseIndex.build(vectors), encoder, dense_weight, units)
 
     def vectors_by_text(self) -> dict[str, np.ndarray]:
-        """This index's vectors by search text hash, for reuse by the next build."""
+        """This index's vectors by embedded text hash, for reuse by the next build."""
         vectors = self.dense.index.reconstruct_n(0, self.dense.size)
-        return {_text_key(search_text(c)): v for c, v in zip(self.chunks, vectors, strict=True)}
+        texts = unit_texts_of(self.chunks, self.units)
+        return {_text_key(t): v for t, v in zip(texts, vectors, strict=True)}
 
     # -- search ------------------------------------------------------------------------------
     def search(
@@ -110,38 +182,78 @@ class HybridIndex:
         mode: str = "hybrid",
         dense_weight: float | None = None,
         dense_query: str | None = None,
+        fusion: Fusion | None = None,
     ) -> list[Hit]:
         """Best chunks for a query; mode is "hybrid", "lexical" or "dense".
 
-        Fusion (chosen by measurement on the development set): BM25 divided by the best BM25 of the
-        query, plus w times the raw cosine. The dense side reads `dense_query` (the question as typed,
-        shorthand expanded) since the English-trained model does worse on the filtered lexical query.
+        The lexical side reads `query` (filler words out, lexicon synonyms in); the dense side reads
+        `dense_query` (the question as typed, shorthand expanded) when given.
         """
+        combined = self.scores(query, mode, dense_weight, dense_query, fusion)
+        return [Hit(self.chunks[i], float(combined[i])) for i in top_rows(combined, k)]
+
+    def scores(
+        self,
+        query: str,
+        mode: str = "hybrid",
+        dense_weight: float | None = None,
+        dense_query: str | None = None,
+        fusion: Fusion | None = None,
+    ) -> np.ndarray:
+        """Fused score of every chunk (0 to 1; 0 when neither side finds it)."""
         n = len(self.chunks)
-        if n == 0 or not query.strip():
-            return []
-        w = self.dense_weight if dense_weight is None else dense_weight
-        w = 0.0 if mode == "lexical" else 1.0 if mode == "dense" else w
         combined = np.zeros(n, dtype=np.float32)
+        if n == 0 or not query.strip():
+            return combined
+        f = fusion or self.fusion
+        w = f.dense_weight if dense_weight is None else dense_weight
+        w = 0.0 if mode == "lexical" else 1.0 if mode == "dense" else w
         if w < 1.0:
-            lex = self.lexical.scores(query)
-            top = float(lex.max()) if lex.size else 0.0
-            if top > 0:
-                combined += (1.0 - w) * lex / top
+            combined += (1.0 - w) * _normalize(self.lexical.scores(query), f.lexical, f.depth)
         if w > 0.0:
-            vec = self._query_vector(dense_query or query)
-            scores, rows = self.dense.search(vec, min(n, max(100, 10 * k)))
-            valid = rows >= 0
-            combined[rows[valid]] += w * np.maximum(scores[valid], 0.0)
-        order = np.argsort(-combined, kind="stable")[:k]
-        return [Hit(self.chunks[i], float(combined[i])) for i in order if combined[i] > 0]
+            combined += w * _normalize(self.dense_scores(dense_query or query, f), f.dense, f.depth)
+        return combined
+
+    def dense_scores(self, text: str, fusion: Fusion | None = None) -> np.ndarray:
+        """Dense score of every chunk: its cosine mixed with its best sentence's (0 for chunks not reached)."""
+        f = fusion or self.fusion
+        n = len(self.chunks)
+        vec = self._query_vector(text)
+        depth = min(self.dense.size, max(200, 4 * f.depth))
+        scores, rows = self.dense.search(vec, depth)
+        valid = rows >= 0
+        scores, rows = np.maximum(scores[valid], 0.0), rows[valid]
+        chunk_rows = self.units[rows, 0]
+        is_whole = self.units[rows, 1] == WHOLE
+        floor = float(scores.min()) if scores.size else 0.0  # what a chunk beyond the searched depth gets
+        whole = np.full(n, floor, dtype=np.float32)
+        whole[chunk_rows[is_whole]] = scores[is_whole]
+        best = whole.copy()  # a chunk of one sentence has no sentence vectors: the chunk is its sentence
+        np.maximum.at(best, chunk_rows[~is_whole], scores[~is_whole])
+        a = f.sentence_weight
+        out = (1.0 - a) * whole + a * best
+        reached = np.zeros(n, dtype=bool)
+        reached[chunk_rows] = True
+        out[~reached] = floor
+        return out
+
+    def sentence_similarities(self, text: str, chunk_id: str) -> dict[int, float]:
+        """Cosine of the query with each sentence vector of a chunk, by index in
+        `passage_sentences(chunk.quote, lists=False)` (list items apart)."""
+        units = self.units_of(self.row_of(chunk_id))
+        sentences = [u for u in units if self.units[u, 1] != WHOLE]
+        if not sentences:
+            return {}
+        vec = self._query_vector(text)
+        vectors = np.stack([self.dense.index.reconstruct(int(u)) for u in sentences])
+        return {int(self.units[u, 1]): float(s) for u, s in zip(sentences, vectors @ vec, strict=True)}
 
     def _query_vector(self, text: str) -> np.ndarray:
         """Embedding of a query; repeated questions (suggested ones, kiosk buttons) are not encoded again."""
         with self._cache_lock:
             vec = self._vectors.get(text)
         if vec is None:
-            vec = self.encoder.encode([text])[0]
+            vec = encode_queries(self.encoder, [text])[0]
             with self._cache_lock:
                 if len(self._vectors) >= QUERY_CACHE_SIZE:
                     self._vectors.pop(next(iter(self._vectors)))  # oldest first
@@ -149,9 +261,16 @@ class HybridIndex:
         return vec
 
     def row_of(self, chunk_id: str) -> int:
-        if not hasattr(self, "_rows"):
+        if not self._rows:
             self._rows = {c.id: i for i, c in enumerate(self.chunks)}
         return self._rows[chunk_id]
+
+    def units_of(self, row: int) -> list[int]:
+        """Dense vector numbers of one chunk (itself and its sentences)."""
+        if not self._units_of:
+            for u, r in enumerate(self.units[:, 0].tolist()):
+                self._units_of.setdefault(r, []).append(u)
+        return self._units_of.get(row, [])
 
     # -- save / load -------------------------------------------------------------------------
     def save(self, folder: Path, corpus_fingerprint: str, build_seconds: float) -> None:
@@ -161,13 +280,16 @@ class HybridIndex:
                 f.write(json.dumps(asdict(c), ensure_ascii=False) + "\n")
         self.lexical.save(folder)
         self.dense.save(folder / "dense.faiss")
+        np.save(folder / "units.npy", self.units.astype(np.int32))
         files = {p.name: _sha256(p) for p in sorted(folder.iterdir()) if p.is_file() and p.name != "manifest.json"}
         manifest = Manifest(
             FORMAT_VERSION,
             self.encoder.name,
+            model_key(self.encoder),
             self.dense.dim,
             corpus_fingerprint,
             [c.id for c in self.chunks],
+            int(self.dense.size),
             files,
             time.time(),
             build_seconds,
@@ -177,6 +299,12 @@ class HybridIndex:
     @classmethod
     def load(cls, folder: Path, encoder: Encoder, dense_weight: float, verify: bool = True) -> HybridIndex:
         manifest = read_manifest(folder)
+        if manifest.format != FORMAT_VERSION:
+            raise IndexUnavailable("Index d'un format ancien : reconstruisez-le.")
+        if manifest.encoder != model_key(encoder):
+            raise IndexUnavailable(
+                f"Index construit avec un autre modèle ou d'autres consignes ({manifest.encoder}) : reconstruisez-le."
+            )
         if verify:
             for name, digest in manifest.files.items():
                 path = folder / name
@@ -191,13 +319,105 @@ class HybridIndex:
                     chunks.append(Chunk(**d))
             lexical = LexicalIndex.load(folder)
             dense = DenseIndex.load(folder / "dense.faiss")
+            units = np.load(folder / "units.npy").astype(np.int64)
         except Exception as exc:  # any damaged artefact means the same thing: rebuild
             raise IndexUnavailable(f"Index illisible ({type(exc).__name__}) : reconstruisez-le.") from exc
-        if [c.id for c in chunks] != manifest.chunk_ids or dense.size != len(chunks):
+        if (
+            [c.id for c in chunks] != manifest.chunk_ids
+            or dense.size != len(units)
+            or units.ndim != 2
+            or (len(units) and (units[:, 0].min() < 0 or units[:, 0].max() >= len(chunks)))
+        ):
             raise IndexUnavailable("Index incohérent (segments et vecteurs ne correspondent pas) : reconstruisez-le.")
-        idx = cls(chunks, lexical, dense, encoder, dense_weight)
+        idx = cls(chunks, lexical, dense, encoder, dense_weight, units)
         idx.folder = folder
         return idx
+
+
+CALL_CHARS = 16_000  # ~4 000 tokens per encoder call: 8 passages of 512 tokens, 64 short sentences
+
+
+def _calls(rows: list[int], sizes: list[int], batch: int) -> list[list[int]]:
+    """Consecutive groups of rows, each of at most `batch` rows and CALL_CHARS characters (at least one row)."""
+    out: list[list[int]] = []
+    call: list[int] = []
+    chars = 0
+    for row, size in zip(rows, sizes, strict=True):
+        if call and (len(call) >= batch or chars + size > CALL_CHARS):
+            out.append(call)
+            call, chars = [], 0
+        call.append(row)
+        chars += size
+    if call:
+        out.append(call)
+    return out
+
+
+def top_rows(scores: np.ndarray, k: int) -> list[int]:
+    """Rows of the k best positive scores, best first (ties in row order)."""
+    order = np.argsort(-scores, kind="stable")[:k]
+    return [int(i) for i in order if scores[i] > 0]
+
+
+def unit_table(
+    chunks: list[Chunk], sentences: bool = True, min_chars: int | None = None
+) -> tuple[np.ndarray, list[str]]:
+    """The dense units of chunks: each chunk, then each of its sentences (and list items, each apart) when
+    it is long and has several."""
+    min_chars = SENTENCE_MIN_CHUNK_CHARS if min_chars is None else min_chars
+    rows: list[tuple[int, int]] = []
+    texts: list[str] = []
+    for i, chunk in enumerate(chunks):
+        rows.append((i, WHOLE))
+        texts.append(search_text(chunk))
+        parts = passage_sentences(chunk.quote, lists=False) if sentences and len(chunk.quote) >= min_chars else []
+        if len(parts) > 1:
+            for j, part in enumerate(parts):
+                rows.append((i, j))
+                texts.append(sentence_text(chunk, part))
+    return np.array(rows, dtype=np.int64).reshape(-1, 2), texts
+
+
+def unit_texts_of(chunks: list[Chunk], units: np.ndarray) -> list[str]:
+    """The embedded text of each unit."""
+    cache: dict[int, list[str]] = {}
+    out = []
+    for row, j in units.tolist():
+        chunk = chunks[row]
+        if j == WHOLE:
+            out.append(search_text(chunk))
+        else:
+            parts = cache.setdefault(row, passage_sentences(chunk.quote, lists=False))
+            out.append(sentence_text(chunk, parts[j]))
+    return out
+
+
+def _normalize(scores: np.ndarray, how: str, depth: int) -> np.ndarray:
+    """Scores of one query on a common scale, 0 meaning no evidence.
+
+    "minmax": the best maps to 1, the depth-th best and below to 0; "max": divided by the best;
+    "zscore": standard deviations above the mean (0 below it); "rank": reciprocal rank fusion,
+    (61) / (60 + rank); "raw": unchanged.
+    """
+    if not scores.size or how == "raw":
+        return scores
+    top = float(scores.max())
+    if top <= 0 and how != "zscore":
+        return np.zeros_like(scores)
+    if how == "max":
+        return scores / top
+    if how == "zscore":
+        sd = float(scores.std())
+        return np.clip((scores - scores.mean()) / sd, 0.0, None).astype(np.float32) if sd > 0 else scores * 0
+    if how == "rank":
+        ranks = np.empty(scores.size, dtype=np.float32)
+        ranks[np.argsort(-scores, kind="stable")] = np.arange(1, scores.size + 1)
+        return np.where(scores > 0, 61.0 / (60.0 + ranks), 0.0).astype(np.float32)
+    d = min(max(depth, 1), scores.size)
+    low = float(np.partition(scores, -d)[-d])
+    if top <= low:
+        return (scores >= top).astype(np.float32)
+    return np.clip((scores - low) / (top - low), 0.0, None).astype(np.float32)
 
 
 def _text_key(text: str) -> str:
@@ -219,7 +439,7 @@ def read_manifest(folder: Path) -> Manifest:
         return Manifest(**data)
     except FileNotFoundError as exc:
         raise IndexUnavailable("Aucun index construit : lancez « cep-assistant build ».") from exc
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, KeyError) as exc:
         raise IndexUnavailable(f"Manifeste d'index illisible ({exc}) : reconstruisez l'index.") from exc
 
 
@@ -233,8 +453,8 @@ def current_build(index_dir: Path) -> Path | None:
     return folder if folder.is_dir() else None
 
 
-def is_fresh(index_dir: Path, model: str, corpus_fingerprint: str) -> bool:
-    """True when the index in use was built from this corpus with this model."""
+def is_fresh(index_dir: Path, model: str | Encoder, corpus_fingerprint: str) -> bool:
+    """True when the index in use was built from this corpus with this model (and its prompts, given an encoder)."""
     folder = current_build(index_dir)
     if folder is None:
         return False
@@ -242,7 +462,8 @@ def is_fresh(index_dir: Path, model: str, corpus_fingerprint: str) -> bool:
         m = read_manifest(folder)
     except IndexUnavailable:
         return False
-    return m.format == FORMAT_VERSION and m.model == model and m.corpus == corpus_fingerprint
+    same_model = m.model == model if isinstance(model, str) else m.encoder == model_key(model)
+    return m.format == FORMAT_VERSION and same_model and m.corpus == corpus_fingerprint
 
 
 def build_atomically(
@@ -264,7 +485,7 @@ def build_atomically(
     old = current_build(index_dir)
     if old is not None:
         try:
-            if read_manifest(old).model == encoder.name:  # vectors of another model are never reused
+            if read_manifest(old).encoder == model_key(encoder):  # vectors of another model are never reused
                 previous = HybridIndex.load(old, encoder, dense_weight)
         except IndexUnavailable:
             previous = None  # damaged or another format: embed everything

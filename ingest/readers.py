@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,52 @@ class RawLine:
     number: int
     text: str
     page: int | None = None
+
+
+# A line that starts a list item, a table row or a heading never continues the line before it.
+_ITEM = re.compile(r"^\s*(?:[-+•▪●■□❖✓✔➤➢⇒→✚📌]|\*(?!\*)|\d{1,2}\s*[.)°]|[a-hA-H]\s*[.)]\s|[IVX]{1,4}\s*[.\-–]\s|#)")
+_SENTENCE_END = re.compile(r"[.!?:;…]\s*(?:\*\*|__|</[a-z]+>)?\s*[»\"')\]]?\s*$")
+# French words after which a line cannot end a sentence: articles, prepositions, conjunctions.
+_OPEN_WORDS = frozenset(
+    "à au aux avec chez dans de des du en entre et la le les l' leur leurs ou par pour sans sur un une vers "
+    "d' qu' que qui dont ce cette ces son sa ses notre nos votre vos afin ainsi mais".split()
+)
+
+
+def is_item(text: str) -> bool:
+    """True when a line opens a list item (dash, bullet, "1.", "a)")."""
+    return bool(_ITEM.match(text))
+
+
+def continues(previous: str, line: str) -> bool:
+    """True when `line` carries on the sentence `previous` left open (a line wrapped mid-sentence).
+
+    Tables, list items and headings are never joined; the previous line must not end a sentence,
+    and the new one must start in lower case, or follow a word that cannot end a sentence.
+    """
+    prev, cur = previous.rstrip(), line.strip()
+    if not prev.strip() or not cur or "\t" in prev or "\t" in line or is_item(cur):
+        return False
+    if _SENTENCE_END.search(prev):
+        return False
+    if cur[0].islower():
+        return True
+    last = prev.split()[-1].lower() if prev.split() else ""
+    return last in _OPEN_WORDS or prev.endswith((",", "-", "–"))
+
+
+def join_wrapped(lines: list[RawLine]) -> list[RawLine]:
+    """Join lines wrapped mid-sentence (PDF extraction) so a quoted sentence is whole; a joined line keeps
+    the number and page of its first part."""
+    out: list[RawLine] = []
+    for r in lines:
+        prev = out[-1] if out else None
+        if prev is not None and prev.page == r.page and continues(prev.text, r.text):
+            sep = "" if prev.text.rstrip().endswith("-") else " "
+            out[-1] = RawLine(prev.number, prev.text.rstrip() + sep + r.text.strip(), prev.page)
+            continue
+        out.append(r)
+    return out
 
 
 def read_text_bytes(name: str, data: bytes) -> str:
@@ -75,7 +122,7 @@ def read_pdf_bytes(name: str, data: bytes) -> list[RawLine]:
         out.append(RawLine(number, "", page_no))  # a page break ends a paragraph
     if not any(r.text.strip() for r in out):
         raise DocumentError(name, "aucun texte extractible (PDF scanné ?) ; fournissez une version texte.")
-    return out
+    return join_wrapped(out)
 
 
 def read_lines(name: str, data: bytes) -> list[RawLine]:

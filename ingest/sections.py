@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz
 
 from assistant.text import clean_markup, fold
-from ingest.readers import RawLine
+from ingest.readers import RawLine, is_item
 
 SEPARATOR = " › "
 
@@ -115,6 +115,24 @@ def heading_of(text: str, prev_blank: bool, next_blank: bool) -> tuple[str, str,
     return None
 
 
+def lead_of(text: str, prev_blank: bool, next_blank: bool) -> str | None:
+    """The title of a paragraph ("Perspectives 2022", "L'organisation du CEP actifs occupés"): a short line
+    standing alone, starting with a capital, that neither ends a sentence, opens a list nor labels a value
+    ("Source : …"); else None."""
+    raw = text.strip()
+    if not (prev_blank and next_blank) or not raw or "\t" in raw or is_item(raw):
+        return None
+    title = _strip(raw)
+    if not (3 <= len(title) <= LEAD_MAX_CHARS) or not title[0].isupper():
+        return None
+    if raw.rstrip("* ").endswith((".", ";", ",", "!", "?")) or ":" in title:  # "Source : …" is a label
+        return None
+    return title
+
+
+LEAD_MAX_CHARS = 90  # longer standalone lines are sentences, not titles
+
+
 def annotate(lines: list[RawLine]) -> list[LineInfo]:
     """Give every line its section path ("IV › D › 5. Le Pôle Emploi") and page."""
     toc, toc_lines = parse_toc(lines)
@@ -123,6 +141,7 @@ def annotate(lines: list[RawLine]) -> list[LineInfo]:
     stack: list[tuple[float, str, str]] = []  # (level, short label, full title)
     last_digit: dict[float, int] = {}
     page_of_section: int | None = None
+    lead = ""  # the paragraph title in force, added to the context of the lines after it
     out: list[LineInfo] = []
     for i, r in enumerate(lines):
         if r.number in toc_lines:
@@ -164,9 +183,12 @@ def annotate(lines: list[RawLine]) -> list[LineInfo]:
             elif level <= 2:
                 page_of_section = None
             page = r.page or page_of_section
+            lead = ""
             out.append(LineInfo(r.number, r.text, _path(stack), page, True, False, _context(stack)))
             continue
-        out.append(LineInfo(r.number, r.text, _path(stack), r.page or page_of_section, False, False, _context(stack)))
+        lead = lead_of(r.text, prev_blank, next_blank) or lead
+        context = " ; ".join(p for p in (_context(stack), lead) if p)
+        out.append(LineInfo(r.number, r.text, _path(stack), r.page or page_of_section, False, False, context))
     return out
 
 

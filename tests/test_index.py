@@ -12,7 +12,7 @@ from assistant.errors import IndexUnavailable
 from assistant.pipeline import Assistant, build_index
 from assistant.settings import Settings
 from index.encoders import HashEncoder
-from index.store import HybridIndex, current_build, is_fresh, read_manifest
+from index.store import Fusion, HybridIndex, current_build, is_fresh, read_manifest
 from ingest.corpus import load_corpus
 
 
@@ -121,3 +121,78 @@ def test_settings_from_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> N
     s = Settings.from_env()
     assert s.index_dir == tmp_path / "idx"
     assert replace(s, kiosk=True).kiosk
+
+
+class PromptedEncoder(HashEncoder):
+    """The fake encoder with e5-like prompts: queries and passages are embedded differently."""
+
+    def __init__(self, query_prompt: str = "query: ") -> None:
+        super().__init__()
+        self.query_prompt = query_prompt
+        self.queries: list[str] = []
+
+    @property
+    def prompts(self) -> dict[str, str]:
+        return {"query": self.query_prompt, "passage": "passage: "}
+
+    @property
+    def fingerprint(self) -> str:
+        return f"{self.name} {self.prompts}"
+
+    def encode_query(self, texts: list[str]):
+        self.queries.extend(texts)
+        return self.encode(texts)
+
+
+def test_manifest_records_the_encoder_fingerprint_and_a_new_prompt_rebuilds(settings: Settings) -> None:
+    Assistant.load(settings, encoder=PromptedEncoder())
+    first = current_build(settings.index_dir)
+    assert first is not None
+    assert read_manifest(first).encoder == PromptedEncoder().fingerprint
+    Assistant.load(settings, encoder=PromptedEncoder())
+    assert current_build(settings.index_dir) == first  # same model, same prompts: kept
+    Assistant.load(settings, encoder=PromptedEncoder(query_prompt="question: "))
+    second = current_build(settings.index_dir)
+    assert second is not None and second != first  # same name, other prompts: rebuilt
+    with pytest.raises(IndexUnavailable, match="autre modèle"):
+        HybridIndex.load(second, HashEncoder(), 0.5)  # vectors of another encoder are never searched
+
+
+def test_questions_are_embedded_with_the_query_side(corpus_dir: Path) -> None:
+    encoder = PromptedEncoder()
+    index = HybridIndex.build(load_corpus(corpus_dir).chunks, encoder)
+    index.search("compost terre", k=1, dense_query="le compost améliore-t-il la terre ?")
+    assert encoder.queries == ["le compost améliore-t-il la terre ?"]
+
+
+def test_long_chunks_get_sentence_vectors_scored_up_to_their_chunk(corpus_dir: Path, fake_encoder: HashEncoder) -> None:
+    chunks = load_corpus(corpus_dir).chunks
+    index = HybridIndex.build(chunks, fake_encoder, sentence_min_chars=0)
+    multi = [i for i, c in enumerate(chunks) if (index.units[:, 0] == i).sum() > 1]
+    assert multi  # a chunk of several sentences has one vector per sentence besides its own
+    assert index.dense.size == len(index.units) > len(chunks)
+    short = HybridIndex.build(chunks, fake_encoder)  # the test corpus has only short chunks
+    assert short.dense.size == len(chunks)
+    # the dense score of a chunk reaches its best sentence: a question matching one sentence finds it
+    hit = index.search("délivré cinq opérateurs APEC cadres", k=1, mode="dense")[0]
+    assert "cinq opérateurs" in hit.chunk.quote
+    sims = index.sentence_similarities("délivré cinq opérateurs APEC cadres", hit.chunk.id)
+    assert max(sims, key=sims.get) == 1  # the second sentence of "Le conseil … gratuit. Il est délivré …"
+
+
+def test_fusion_scales_each_side_per_query(corpus_dir: Path, fake_encoder: HashEncoder) -> None:
+    index = HybridIndex.build(load_corpus(corpus_dir).chunks, fake_encoder)
+    hits = index.search("compost terre potagers", k=3, fusion=Fusion(dense_weight=0.5, depth=3))
+    assert hits[0].score == pytest.approx(1.0)  # best on both sides: 0.5 * 1 + 0.5 * 1
+    assert all(0 < h.score <= 1 for h in hits)
+
+
+def test_index_of_an_older_format_is_rebuilt(settings: Settings, fake_encoder: HashEncoder) -> None:
+    Assistant.load(settings, encoder=fake_encoder)
+    folder = current_build(settings.index_dir)
+    assert folder is not None
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["format"] = 1
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    Assistant.load(settings, encoder=fake_encoder)
+    assert current_build(settings.index_dir) != folder

@@ -95,3 +95,40 @@ def test_undecodable_text_is_refused_in_french() -> None:
     with pytest.raises(DocumentError) as err:
         read_lines("binaire.txt", bytes(range(256)) * 4)
     assert "binaire.txt" in str(err.value)
+
+
+def test_pdf_lines_wrapped_mid_sentence_are_joined(tmp_path: Path) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    sentence = (
+        "Le conseil en evolution professionnelle accompagne gratuitement toute personne qui souhaite faire le "
+        "point sur sa situation professionnelle et construire un projet d'evolution."
+    )
+    make_pdf(folder / "guide.pdf", [f"Présentation\n\n{sentence}\n\n- un premier point,\n- un second point."])
+    raw = read_file(folder / "guide.pdf")
+    assert any(r.text.strip() == sentence for r in raw)  # the PDF wrapped it; ingest joins it back
+    assert sum(r.text.strip().startswith("- un") for r in raw) == 2  # list items stay apart
+    chunk = next(c for c in load_corpus(folder).chunks if "gratuitement" in c.quote)
+    assert sentence in chunk.quote and chunk.page == 1
+
+
+def test_a_list_announced_by_a_colon_is_not_cut_from_its_sentence(tmp_path: Path) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    filler = "\n\n".join(f"Paragraphe {i} sur le conseil en évolution professionnelle." for i in range(10))
+    items = "\n".join(f"- l'étape {i} du parcours," for i in range(6))
+    text = f"Titre\n\n{filler}\n\nLe second niveau doit permettre au bénéficiaire :\n\n{items}\n"
+    (folder / "guide.txt").write_text(text, encoding="utf-8")
+    chunks = load_corpus(folder, target_chars=700).chunks
+    chunk = next(c for c in chunks if "doit permettre au bénéficiaire :" in c.quote)
+    assert "- l'étape 0 du parcours," in chunk.quote and "- l'étape 5 du parcours," in chunk.quote
+    assert all(len(c.quote) <= 700 + 200 for c in chunks)
+
+
+def test_a_paragraph_title_reaches_the_context_of_what_follows(tmp_path: Path) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    text = "I. Annexes\n\nL'organisation du marché national\n\n- 18 opérateurs régionaux,\n- un budget sur 4 ans.\n"
+    (folder / "annexe.txt").write_text(text, encoding="utf-8")
+    chunk = next(c for c in load_corpus(folder).chunks if "18 opérateurs" in c.quote)
+    assert chunk.context == "I. Annexes ; L'organisation du marché national"

@@ -9,6 +9,7 @@ import pytest
 
 from assistant.cli import main
 from assistant.evaluation import unfaithful_numbers
+from assistant.normalize import expand_shorthand
 from assistant.pipeline import Assistant
 from assistant.settings import Settings
 from index.encoders import HashEncoder
@@ -73,7 +74,7 @@ def test_cli_batch_keeps_ids(settings: Settings, monkeypatch: pytest.MonkeyPatch
     questions.write_text(
         '{"id": "a", "question": "Le CEP est-il gratuit ?"}\nnot json\n{"id": "b", "question": ""}\n', encoding="utf-8"
     )
-    assert main(["batch", str(questions)]) == 0
+    assert main(["batch", str(questions)]) == 1  # exit status 1: some lines got no answer
     out = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [a["id"] for a in out] == ["a", "b"]
     assert out[1]["intent"] == "abstain"
@@ -85,3 +86,60 @@ def test_cli_reports_errors_in_french(monkeypatch: pytest.MonkeyPatch, tmp_path:
     monkeypatch.setenv("CEP_MODEL", "hash-fake")
     assert main(["ask", "bonjour"]) == 2
     assert "introuvable" in capsys.readouterr().err
+
+
+CEP_GUIDE = """Guide du conseil
+
+I. Le service
+
+Le conseil en évolution professionnelle est un service gratuit pour toute personne active.
+Un conseiller accompagne chaque bénéficiaire pas à pas.
+
+Le second niveau de conseil doit permettre au bénéficiaire :
+
+- de formaliser son projet d'évolution,
+- d'élaborer une stratégie de mise en œuvre,
+- de suivre un parcours de formation.
+"""
+
+SURVEY = """Enquête sur le conseil
+
+Un conseil en évolution professionnelle est réussi lorsque le bénéficiaire est satisfait de son parcours.
+"""
+
+
+@pytest.fixture()
+def two_documents(tmp_path: Path, fake_encoder: HashEncoder) -> Assistant:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "guide.txt").write_text(CEP_GUIDE, encoding="utf-8")
+    (folder / "enquete.txt").write_text(SURVEY, encoding="utf-8")
+    settings = Settings(corpus_dir=folder, index_dir=tmp_path / "i", data_dir=tmp_path / "d", model_name="hash-fake")
+    return Assistant.load(settings, encoder=fake_encoder)
+
+
+def quoted(text: str) -> str:
+    return " ".join(text.split("« ", 1)[1].rsplit(" »", 1)[0].split())
+
+
+def test_the_answer_quotes_one_passage_never_two_documents(two_documents: Assistant) -> None:
+    answer = two_documents.ask("c quoi le conseil en évolution professionnelle ? c'est payant ?")
+    assert answer.intent == "passage"
+    assert quoted(answer.text) in " ".join(answer.citations[0].quote.split())
+    assert "réussi" not in answer.text  # the survey's sentence answers nothing here
+
+
+def test_a_sentence_announcing_a_list_is_quoted_with_its_items(two_documents: Assistant) -> None:
+    answer = two_documents.ask("Que doit permettre le second niveau de conseil au bénéficiaire ?")
+    text = quoted(answer.text)
+    assert text.startswith("Le second niveau de conseil doit permettre au bénéficiaire :")
+    assert "d'élaborer une stratégie de mise en œuvre" in text and "de suivre un parcours de formation." in text
+
+
+def test_citations_are_what_retrieval_found_and_highlight_whole_sentences(two_documents: Assistant) -> None:
+    question = "Un conseiller accompagne-t-il le bénéficiaire ?"
+    retrieval = two_documents.retrieve(expand_shorthand(question, two_documents.lexicon))
+    answer = two_documents.ask(question)
+    assert {c.chunk_id for c in answer.citations[:3]} == {h.chunk.id for h in retrieval.hits[:3]}
+    for c in answer.citations:
+        assert c.highlight == "" or (c.highlight in c.quote and len(c.highlight.split()) >= 4)
