@@ -67,3 +67,29 @@ def test_development_set_quality(real: Assistant) -> None:
     wrongly_abstained = sum(k["abstain"] for name, k in kinds.items() if name != "out_of_scope")
     assert wrongly_abstained / in_scope <= 0.05
     assert kinds["out_of_scope"]["abstain"] >= 3
+
+
+def _shown(answer) -> list[float]:
+    f = answer.figure
+    if f is None:
+        return []
+    return [f.value] if f.value is not None else [c.value for c in f.candidates]
+
+
+def test_figure_follow_ups_keep_the_context(real: Assistant) -> None:
+    """"et en 2020 ?" and "et pour l'APEC ?" reuse the previous figure question with the slot they change."""
+    first = real.ask("Entrées CEP Pôle emploi Occitanie 2021 ?")
+    assert 175837 in _shown(first)
+    year = real.ask("et en 2020 ?", previous=first)
+    assert 151345 in _shown(year)
+    operator = real.ask("et pour l'APEC ?", previous=year)
+    assert 5900 in _shown(operator)  # still 2020: the APEC's 2020 entries
+    alone = real.ask("et en 2020 ?")  # out of a conversation: which figure?
+    assert alone.intent == "abstain" and not _shown(alone)
+
+
+def test_absent_figures_are_said_absent(real: Assistant) -> None:
+    for question in ("Entrées CEP Pôle emploi Occitanie 2022 ?", "Combien de bénéficiaires EVA en Bretagne en 2021 ?"):
+        answer = real.ask(question)
+        assert answer.intent == "abstain" and (answer.figure is None or answer.figure.value is None)
+        assert "ne donnent pas" in answer.text

@@ -18,6 +18,7 @@ from ingest.facts import Entities, FactTables, load_lexicon
 from ingest.operators import load_operators
 
 log = logging.getLogger(__name__)
+ASK_WHICH = "Précisez quel chiffre vous cherchez (par exemple : entrées en CEP, part de femmes, délai moyen)."
 
 
 class FigureEngine:
@@ -101,6 +102,8 @@ class FigureEngine:
     def answer(self, question: str, hits: list[Hit], query: Query | None = None, qvec=None) -> Answer:
         """A cited figure, the candidates with their context, or an honest "not in the documents"."""
         q = query or self.parse(question)
+        if not q.weights and not q.metrics:  # "et en 2020 ?" out of a conversation: nothing says which figure
+            return Answer(question, "abstain", ASK_WHICH, message=ASK_WHICH, query=q)
         if qvec is None:
             qvec = self.query_vector(question)
         decision = self.decide(self.candidates(q, hits, qvec), q)

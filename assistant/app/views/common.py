@@ -96,12 +96,15 @@ def yes_no(label: str, key: str, help: str | None = None) -> bool | None:
     )
 
 
-def answer_question(holder: AssistantHolder, question: str, qid: str = "") -> Answer:
-    """The assistant's answer; a defect becomes a French message (logged without the question's text)."""
+def answer_question(holder: AssistantHolder, question: str, qid: str = "", previous: Answer | None = None) -> Answer:
+    """The assistant's answer; a defect becomes a French message (logged without the question's text).
+
+    previous: the last answer of the conversation, so that "et en 2020 ?" continues it.
+    """
     settings = holder.settings
     qid = qid or new_answer_id()
     try:
-        answer = holder.get().ask(question, qid=qid)
+        answer = holder.get().ask(question, qid=qid, previous=previous)
     except Exception:
         log.exception("Échec d'une question (texte non journalisé)")
         answer = Answer(str(question), "abstain", UNEXPECTED, message=UNEXPECTED, id=qid)
@@ -115,8 +118,9 @@ def answer_question(holder: AssistantHolder, question: str, qid: str = "") -> An
 def ask(holder: AssistantHolder, question: str, history_key: str = "turns") -> None:
     """Answer a question and add the turn to the session's history (a callback or a direct call)."""
     qid = new_answer_id()
-    answer = answer_question(holder, question, qid)
-    st.session_state.setdefault(history_key, []).append(Turn(str(question), answer, qid))
+    turns = st.session_state.setdefault(history_key, [])
+    answer = answer_question(holder, question, qid, previous=turns[-1].answer if turns else None)
+    turns.append(Turn(str(question), answer, qid))
 
 
 def store_feedback(store: FeedbackStore, turn: Turn, key: str) -> None:
