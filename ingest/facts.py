@@ -14,10 +14,10 @@ from pathlib import Path
 import pandas as pd
 
 from assistant.errors import KnowledgeError
-from ingest.operators import Operator, load_operators
 from assistant.records import content_id
 from assistant.text import clean_markup, fold, sentences
 from ingest.numbers import Quantity, find_quantities
+from ingest.operators import Operator, load_operators
 
 log = logging.getLogger(__name__)
 
@@ -447,110 +447,14 @@ class _Ctx:
     years: list[int] = field(default_factory=list)
 
 
-class _Extractor:
-    def __init__(self, corpus, knowledge_dir: Path) -> None:  # corpus: ingest.corpus.Corpus
-        self.corpus = corpus
-        self.lexicon = load_lexicon(knowledge_dir)
-        self.entities = Entities(load_operators(knowledge_dir), self.lexicon)
-        self.rows: list[dict] = []
-        self.tables: list[TableRecord] = []
-        self.errors: list[str] = []
-        self._section_cache: dict[str, _Ctx] = {}
+class _TableFacts:
+    """Facts of table cells: each cell with its row, column, caption and section (a part of _Extractor)."""
 
-    # context of a section path (its full heading titles)
-    def section_ctx(self, context: str, doc_year: int | None) -> _Ctx:
-        key = f"{context}|{doc_year}|{self.entities.home}"
-        if key not in self._section_cache:
-            parts = [p for p in context.split(" ; ") if p and p != "Table des matières"]
-            ops: list[str] = []
-            scope = ""
-            years: list[int] = []
-            for p in reversed(parts):  # the deepest heading speaks first
-                f = fold(clean_markup(p))
-                ops = ops or [k for k, _, _ in self.entities.operator_mentions(f)]
-                found = [k for k, _, _ in self.entities.scope_mentions(f)]
-                scope = scope or (found[0] if found else "")
-                years = years or years_in(p)
-            self._section_cache[key] = _Ctx(list(dict.fromkeys(ops)), scope, years)
-        return self._section_cache[key]
+    entities: Entities
+    lexicon: Lexicon
 
-    def run(self) -> None:
-        for name, doc in self.corpus.documents.items():
-            try:
-                self.document(name, doc)
-            except Exception as exc:  # one bad document never breaks the build
-                log.warning("%s : extraction des chiffres impossible (%s).", name, exc)
-                self.errors.append(f"{name} : extraction des chiffres impossible ({type(exc).__name__}: {exc}).")
-
-    def document(self, name: str, doc) -> None:
-        lines = doc.lines
-        if not doc.info.year:  # no manifest year: the year in the document's title, if any
-            from dataclasses import replace
-
-            title_years = years_in(doc.info.title)
-            if title_years:
-                doc = type(doc)(replace(doc.info, year=title_years[0]), doc.lines, doc.sha256)
-        self.entities.home = self.entities.home_region(li.text for li in lines)
-        by_number = {li.number: li for li in lines}
-        blocks, bad = find_blocks(lines)
-        for first, last, reason in bad:
-            self._report(name, first, last, reason)
-        table_lines: set[int] = set()
-        previous: TableRecord | None = None
-        for block in blocks:
-            first, last = block.lines[0], block.lines[-1]
-            tname = f"{name} · tableau lignes {first}-{last}"
-            try:
-                frame, has_header = block_frame(block)
-            except (FactsFormatError, ValueError, KeyError) as exc:
-                self._report(name, first, last, str(exc))
-                continue
-            li = by_number[first]
-            caption_lines = self._caption(lines, first, previous)
-            caption = " / ".join(clean_markup(c.text) for c in caption_lines)
-            if caption_lines:
-                tname = f"{tname} « {clean_markup(caption_lines[0].text)[:80]} »"
-            sect = self.section_ctx(li.context, doc.info.year)
-            cap_f = fold(caption)
-            cap_scopes = [k for k, _, _ in self.entities.scope_mentions(cap_f)]
-            scope = cap_scopes[0] if cap_scopes else ""
-            near_previous = (
-                previous is not None
-                and previous.section.split(" › ")[:3] == li.section.split(" › ")[:3]
-                and first - previous.last_line <= 40
-            )
-            if not scope and near_previous and previous is not None:
-                scope = previous.scope
-            years = next((years_in(c.text) for c in caption_lines if years_in(c.text)), [])
-            if not years and near_previous and previous is not None:
-                years = [previous.year] if previous.year else []
-            record = TableRecord(
-                name=tname,
-                document=name,
-                section=li.section,
-                first_line=first,
-                last_line=last,
-                header_line=block.lines[0] if has_header else None,
-                caption=caption,
-                frame=frame,
-                scope=scope,
-                year=years[0] if years else None,
-                row_lines=block.lines[1:] if has_header else list(block.lines),
-            )
-            self.tables.append(record)
-            previous = record
-            table_lines.update(block.lines)
-            cap_ctx = _Ctx([k for k, _, _ in self.entities.operator_mentions(cap_f)], scope, years)
-            self.table_facts(doc, record, block, has_header, cap_ctx, sect)
-        for li in lines:
-            if li.number in table_lines or li.in_toc or li.is_heading or not li.text.strip():
-                continue
-            self.prose_facts(name, doc, li)
-
-    def _report(self, name: str, first: int, last: int, reason: str) -> None:
-        msg = f"{name} : tableau lignes {first}-{last} ignoré ({reason})."
-        log.warning("%s", msg)
-        self.errors.append(msg)
+    def add(self, *, q: Quantity, operators: list[str], scopes: list[str], years: list[int], **cols) -> None:
+        raise NotImplementedError  # _Extractor keeps the rows
 
     def _caption(self, lines: list, first: int, previous: TableRecord | None) -> list:
         """Up to three text lines just above a table (nearest first), skipping sources and notes."""
@@ -621,11 +525,7 @@ class _Extractor:
             else (sect.operators, "section")
         )
         scope, scope_src = (
-            (row_scopes[0], "table")
-            if row_scopes
-            else (cap.scope, "caption")
-            if cap.scope
-            else (sect.scope, "section")
+            (row_scopes[0], "table") if row_scopes else (cap.scope, "caption") if cap.scope else (sect.scope, "section")
         )
         years = years_in(f"{column} {row_label}") or cap.years or sect.years
         year_src = "table" if years_in(f"{column} {row_label}") else "caption" if cap.years else "section"
@@ -661,6 +561,19 @@ class _Extractor:
             column=column,
             caption=record.caption,
         )
+
+
+class _ProseFacts:
+    """Facts of numbers in sentences: each with its clause, operators, territory and years (a part of _Extractor)."""
+
+    entities: Entities
+    lexicon: Lexicon
+
+    def add(self, *, q: Quantity, operators: list[str], scopes: list[str], years: list[int], **cols) -> None:
+        raise NotImplementedError  # _Extractor keeps the rows
+
+    def section_ctx(self, context: str, doc_year: int | None) -> _Ctx:
+        raise NotImplementedError  # _Extractor caches what each section says
 
     def prose_facts(self, name: str, doc, li) -> None:
         text = clean_markup(li.text)
@@ -698,9 +611,7 @@ class _Extractor:
                 if not years and doc.info.year:
                     years, year_src = [doc.info.year], "document"
                 default_years = sect.years or ([doc.info.year] if doc.info.year else [])
-                near = (
-                    f"{_own_before(before, bool(i), len(kept) > 1)[-160:]}{q.text}{_own_after(after, before)[:160]}"
-                )
+                near = f"{_own_before(before, bool(i), len(kept) > 1)[-160:]}{q.text}{_own_after(after, before)[:160]}"
                 self.add(
                     document=name,
                     line=li.number,
@@ -813,6 +724,114 @@ class _Extractor:
 
         found.sort(key=lambda ym: (compared(ym[1]), abs(ym[1] - q.start)))
         return list(dict.fromkeys(y for y, _ in found))
+
+
+class _Extractor(_TableFacts, _ProseFacts):
+    """Every number of a corpus as a fact row, with what it is about; tables as DataFrames."""
+
+    def __init__(self, corpus, knowledge_dir: Path) -> None:  # corpus: ingest.corpus.Corpus
+        self.corpus = corpus
+        self.lexicon = load_lexicon(knowledge_dir)
+        self.entities = Entities(load_operators(knowledge_dir), self.lexicon)
+        self.rows: list[dict] = []
+        self.tables: list[TableRecord] = []
+        self.errors: list[str] = []
+        self._section_cache: dict[str, _Ctx] = {}
+
+    # context of a section path (its full heading titles)
+    def section_ctx(self, context: str, doc_year: int | None) -> _Ctx:
+        key = f"{context}|{doc_year}|{self.entities.home}"
+        if key not in self._section_cache:
+            parts = [p for p in context.split(" ; ") if p and p != "Table des matières"]
+            ops: list[str] = []
+            scope = ""
+            years: list[int] = []
+            for p in reversed(parts):  # the deepest heading speaks first
+                f = fold(clean_markup(p))
+                ops = ops or [k for k, _, _ in self.entities.operator_mentions(f)]
+                found = [k for k, _, _ in self.entities.scope_mentions(f)]
+                scope = scope or (found[0] if found else "")
+                years = years or years_in(p)
+            self._section_cache[key] = _Ctx(list(dict.fromkeys(ops)), scope, years)
+        return self._section_cache[key]
+
+    def run(self) -> None:
+        for name, doc in self.corpus.documents.items():
+            try:
+                self.document(name, doc)
+            except Exception as exc:  # one bad document never breaks the build
+                log.warning("%s : extraction des chiffres impossible (%s).", name, exc)
+                self.errors.append(f"{name} : extraction des chiffres impossible ({type(exc).__name__}: {exc}).")
+
+    def document(self, name: str, doc) -> None:
+        lines = doc.lines
+        if not doc.info.year:  # no manifest year: the year in the document's title, if any
+            from dataclasses import replace
+
+            title_years = years_in(doc.info.title)
+            if title_years:
+                doc = type(doc)(replace(doc.info, year=title_years[0]), doc.lines, doc.sha256)
+        self.entities.home = self.entities.home_region(li.text for li in lines)
+        by_number = {li.number: li for li in lines}
+        blocks, bad = find_blocks(lines)
+        for first, last, reason in bad:
+            self._report(name, first, last, reason)
+        table_lines: set[int] = set()
+        previous: TableRecord | None = None
+        for block in blocks:
+            first, last = block.lines[0], block.lines[-1]
+            tname = f"{name} · tableau lignes {first}-{last}"
+            try:
+                frame, has_header = block_frame(block)
+            except (FactsFormatError, ValueError, KeyError) as exc:
+                self._report(name, first, last, str(exc))
+                continue
+            li = by_number[first]
+            caption_lines = self._caption(lines, first, previous)
+            caption = " / ".join(clean_markup(c.text) for c in caption_lines)
+            if caption_lines:
+                tname = f"{tname} « {clean_markup(caption_lines[0].text)[:80]} »"
+            sect = self.section_ctx(li.context, doc.info.year)
+            cap_f = fold(caption)
+            cap_scopes = [k for k, _, _ in self.entities.scope_mentions(cap_f)]
+            scope = cap_scopes[0] if cap_scopes else ""
+            near_previous = (
+                previous is not None
+                and previous.section.split(" › ")[:3] == li.section.split(" › ")[:3]
+                and first - previous.last_line <= 40
+            )
+            if not scope and near_previous and previous is not None:
+                scope = previous.scope
+            years = next((years_in(c.text) for c in caption_lines if years_in(c.text)), [])
+            if not years and near_previous and previous is not None:
+                years = [previous.year] if previous.year else []
+            record = TableRecord(
+                name=tname,
+                document=name,
+                section=li.section,
+                first_line=first,
+                last_line=last,
+                header_line=block.lines[0] if has_header else None,
+                caption=caption,
+                frame=frame,
+                scope=scope,
+                year=years[0] if years else None,
+                row_lines=block.lines[1:] if has_header else list(block.lines),
+            )
+            self.tables.append(record)
+            previous = record
+            table_lines.update(block.lines)
+            cap_ctx = _Ctx([k for k, _, _ in self.entities.operator_mentions(cap_f)], scope, years)
+            self.table_facts(doc, record, block, has_header, cap_ctx, sect)
+        for li in lines:
+            if li.number in table_lines or li.in_toc or li.is_heading or not li.text.strip():
+                continue
+            self.prose_facts(name, doc, li)
+
+    def _report(self, name: str, first: int, last: int, reason: str) -> None:
+        msg = f"{name} : tableau lignes {first}-{last} ignoré ({reason})."
+        log.warning("%s", msg)
+        self.errors.append(msg)
 
     def add(self, *, q: Quantity, operators: list[str], scopes: list[str], years: list[int], **cols) -> None:
         row = dict(cols)
