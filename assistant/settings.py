@@ -42,7 +42,7 @@ class Settings:
     model_name: str = DEFAULT_MODEL
     max_question_chars: int = 2000
     max_document_bytes: int = 30 * 1024 * 1024
-    dense_weight: float = 0.45  # fusion weight of the dense side (lexical gets 1 - w); see index.store.Fusion
+    dense_weight: float = 0.35  # fusion weight of the dense side (lexical gets 1 - w); see index.store.Fusion
     abstain_threshold: float = 0.30  # share of the question (idf) the best passages cover; measured
     kiosk: bool = False
     admin_password: str = field(default="", repr=False)

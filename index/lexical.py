@@ -120,22 +120,22 @@ class LexicalIndex:
                 found += weight
         return found / total if total else 0.0
 
-    def save(self, folder: Path) -> None:
+    def save(self, folder: Path, name: str = "lexical") -> None:
         assert self.matrix is not None
-        sparse.save_npz(folder / "lexical.npz", self.matrix)
-        np.save(folder / "lexical_idf.npy", self.idf)
-        (folder / "lexical_vocab.json").write_text(
+        sparse.save_npz(folder / f"{name}.npz", self.matrix)
+        np.save(folder / f"{name}_idf.npy", self.idf)
+        (folder / f"{name}_vocab.json").write_text(
             json.dumps({"vocab": self.vocab, "surface": self.surface, "k1": self.k1, "b": self.b}), encoding="utf-8"
         )
 
     @classmethod
-    def load(cls, folder: Path) -> LexicalIndex:
-        meta = json.loads((folder / "lexical_vocab.json").read_text(encoding="utf-8"))
+    def load(cls, folder: Path, name: str = "lexical") -> LexicalIndex:
+        meta = json.loads((folder / f"{name}_vocab.json").read_text(encoding="utf-8"))
         return cls(
             vocab=meta["vocab"],
             surface=meta["surface"],
-            idf=np.load(folder / "lexical_idf.npy"),
-            matrix=sparse.load_npz(folder / "lexical.npz").tocsr(),
+            idf=np.load(folder / f"{name}_idf.npy"),
+            matrix=sparse.load_npz(folder / f"{name}.npz").tocsr(),
             k1=meta["k1"],
             b=meta["b"],
         )

@@ -25,7 +25,7 @@ from ingest.chunks import passage_sentences
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 2  # 2: sentence vectors beside chunk vectors, encoder fingerprint in the manifest
+FORMAT_VERSION = 3  # 2: sentence vectors, encoder fingerprint in the manifest; 3: sentence-level BM25
 QUERY_CACHE_SIZE = 1024
 WHOLE = -1  # the sentence index of a unit that is the whole chunk
 # Chunks shorter than this get no sentence vectors: their own vector already stands for each sentence
@@ -84,17 +84,22 @@ class Fusion:
     """How lexical and dense scores are combined per query.
 
     Chosen with scripts/tune_retrieval.py on dev.jsonl + dev2.jsonl (170 passage and figure questions,
-    evidence in the first three chunks, multilingual-e5-small): min-max on both sides beat max-scaling,
-    z-scores and reciprocal rank fusion (0.871 against 0.853, 0.853 and 0.865 at best); the weight is
-    flat between 0.4 and 0.5 (0.865-0.871) and falls on either side (lexical alone 0.841, dense alone
-    0.735); depth 20 beat 10 and 40; the sentence mix is flat between 0.25 and 0.75.
+    evidence in the first three chunks, multilingual-e5-small; each file reported apart):
+    - min-max on both sides beat max-scaling, z-scores and reciprocal rank fusion (0.871 against 0.853,
+      0.853 and 0.865 at best, chunk-level BM25); depth 20 beat 10 and 40;
+    - the dense sentence mix is flat between 0.25 and 0.75;
+    - the lexical sentence mix: 0 gives 0.871, 0.4-0.6 gives 0.882-0.888 at dense weights 0.3-0.4
+      (passages unchanged, figures +2 to +3 questions), 0.75 hurts passages;
+    - the dense weight, with that mix: 0.25 0.876, 0.3-0.4 0.882-0.888, 0.45 0.865; lexical alone 0.853,
+      dense alone 0.735: each side finds what the other misses.
     """
 
-    dense_weight: float = 0.45  # lexical gets 1 - w (Settings.dense_weight, CEP_DENSE_WEIGHT)
+    dense_weight: float = 0.35  # lexical gets 1 - w (Settings.dense_weight, CEP_DENSE_WEIGHT)
     lexical: str = "minmax"  # how each side is put on one scale per query (see _normalize)
     dense: str = "minmax"
     depth: int = 20  # minmax: the depth-th best score and below map to 0
     sentence_weight: float = 0.5  # a chunk's dense score: (1 - a) * chunk cosine + a * its best sentence
+    lexical_sentence_weight: float = 0.5  # the same mix on the lexical side, each part scaled per query
 
 
 class HybridIndex:
@@ -113,9 +118,12 @@ class HybridIndex:
         encoder: Encoder,
         dense_weight: float,
         units: np.ndarray | None = None,
+        fine: LexicalIndex | None = None,
     ) -> None:
         self.chunks = chunks
         self.lexical = lexical
+        # BM25 over the sentences of long chunks and the whole text of short ones (fine_rows: their chunk)
+        self.fine = fine
         self.dense = dense
         self.encoder = encoder
         self.dense_weight = dense_weight
@@ -127,6 +135,7 @@ class HybridIndex:
         self._cache_lock = threading.Lock()
         self._rows: dict[str, int] = {}
         self._units_of: dict[int, list[int]] = {}
+        self.fine_rows = fine_rows(self.units)
 
     # -- build -------------------------------------------------------------------------------
     @classmethod
@@ -134,7 +143,7 @@ class HybridIndex:
         cls,
         chunks: list[Chunk],
         encoder: Encoder,
-        dense_weight: float = 0.45,
+        dense_weight: float = 0.35,
         progress: Progress | None = None,
         batch: int = 64,
         previous: HybridIndex | None = None,
@@ -166,7 +175,8 @@ class HybridIndex:
             done += len(rows)
             if progress:
                 progress("Calcul des embeddings", done, len(todo))
-        return cls(chunks, lexical, DenseIndex.build(vectors), encoder, dense_weight, units)
+        fine = LexicalIndex.build(fine_texts(chunks, units, unit_texts))
+        return cls(chunks, lexical, DenseIndex.build(vectors), encoder, dense_weight, units, fine)
 
     def vectors_by_text(self) -> dict[str, np.ndarray]:
         """This index's vectors by embedded text hash, for reuse by the next build."""
@@ -209,10 +219,21 @@ class HybridIndex:
         w = f.dense_weight if dense_weight is None else dense_weight
         w = 0.0 if mode == "lexical" else 1.0 if mode == "dense" else w
         if w < 1.0:
-            combined += (1.0 - w) * _normalize(self.lexical.scores(query), f.lexical, f.depth)
+            combined += (1.0 - w) * self.lexical_scores(query, f)
         if w > 0.0:
             combined += w * _normalize(self.dense_scores(dense_query or query, f), f.dense, f.depth)
         return combined
+
+    def lexical_scores(self, query: str, fusion: Fusion | None = None) -> np.ndarray:
+        """Lexical score of every chunk, scaled per query: its BM25 mixed with its best sentence's."""
+        f = fusion or self.fusion
+        scores = _normalize(self.lexical.scores(query), f.lexical, f.depth)
+        a = f.lexical_sentence_weight
+        if a <= 0 or self.fine is None:
+            return scores
+        best = np.zeros(len(self.chunks), dtype=np.float32)
+        np.maximum.at(best, self.fine_rows, self.fine.scores(query))
+        return (1.0 - a) * scores + a * _normalize(best, f.lexical, f.depth)
 
     def dense_scores(self, text: str, fusion: Fusion | None = None) -> np.ndarray:
         """Dense score of every chunk: its cosine mixed with its best sentence's (0 for chunks not reached)."""
@@ -279,6 +300,8 @@ class HybridIndex:
             for c in self.chunks:
                 f.write(json.dumps(asdict(c), ensure_ascii=False) + "\n")
         self.lexical.save(folder)
+        if self.fine is not None:
+            self.fine.save(folder, "lexical_sentences")
         self.dense.save(folder / "dense.faiss")
         np.save(folder / "units.npy", self.units.astype(np.int32))
         files = {p.name: _sha256(p) for p in sorted(folder.iterdir()) if p.is_file() and p.name != "manifest.json"}
@@ -318,6 +341,7 @@ class HybridIndex:
                     d["lines"] = tuple(d["lines"]) if d.get("lines") else None
                     chunks.append(Chunk(**d))
             lexical = LexicalIndex.load(folder)
+            fine = LexicalIndex.load(folder, "lexical_sentences")
             dense = DenseIndex.load(folder / "dense.faiss")
             units = np.load(folder / "units.npy").astype(np.int64)
         except Exception as exc:  # any damaged artefact means the same thing: rebuild
@@ -329,7 +353,9 @@ class HybridIndex:
             or (len(units) and (units[:, 0].min() < 0 or units[:, 0].max() >= len(chunks)))
         ):
             raise IndexUnavailable("Index incohérent (segments et vecteurs ne correspondent pas) : reconstruisez-le.")
-        idx = cls(chunks, lexical, dense, encoder, dense_weight, units)
+        idx = cls(chunks, lexical, dense, encoder, dense_weight, units, fine)
+        if fine.matrix is None or fine.matrix.shape[0] != len(idx.fine_rows):
+            raise IndexUnavailable("Index incohérent (phrases et segments ne correspondent pas) : reconstruisez-le.")
         idx.folder = folder
         return idx
 
@@ -376,6 +402,32 @@ def unit_table(
                 rows.append((i, j))
                 texts.append(sentence_text(chunk, part))
     return np.array(rows, dtype=np.int64).reshape(-1, 2), texts
+
+
+def fine_rows(units: np.ndarray) -> np.ndarray:
+    """Chunk row of each text of the sentence-level lexical index (see fine_texts)."""
+    has_sentences = np.zeros(int(units[:, 0].max()) + 1 if len(units) else 0, dtype=bool)
+    has_sentences[units[units[:, 1] != WHOLE, 0]] = True
+    keep = (units[:, 1] != WHOLE) | ~has_sentences[units[:, 0]]
+    return units[keep, 0]
+
+
+def fine_texts(chunks: list[Chunk], units: np.ndarray, texts: list[str]) -> list[str]:
+    """Texts of the sentence-level lexical index: the sentences of chunks that have sentence units, the
+    whole search text of the others, in unit order (the order of fine_rows)."""
+    has_sentences = {int(r) for r in units[units[:, 1] != WHOLE, 0]}
+    out = []
+    for (row, j), text in zip(units.tolist(), texts, strict=True):
+        if j == WHOLE and row in has_sentences:
+            continue
+        context = chunks[row].context
+        out.append(f"{context}\n{text}" if FINE_CONTEXT and j != WHOLE and context else text)
+    return out
+
+
+# The lexical sentence units read their section titles too, as short chunks do (their unit is the whole
+# search text): tune_retrieval.py at lexical sentence weight 0.5, 0.882-0.888 with, 0.853-0.876 without.
+FINE_CONTEXT = True
 
 
 def unit_texts_of(chunks: list[Chunk], units: np.ndarray) -> list[str]:

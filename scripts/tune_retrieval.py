@@ -126,6 +126,7 @@ def main() -> None:
     ap.add_argument("--dense", default="minmax", help="normalizations of the dense side, comma-separated")
     ap.add_argument("--depths", default="20")
     ap.add_argument("--sentence-weights", default="0.5")
+    ap.add_argument("--lexical-sentence-weights", default="", help="mix of the best sentence's BM25, lexical side")
     ap.add_argument("--no-sentences", action="store_true", help="chunk vectors only")
     ap.add_argument("--sentence-min-chars", default="", help="chunk lengths from which sentences get vectors")
     ap.add_argument("--bm25-b", default="", help="BM25 length normalizations b to try (default: the index's)")
@@ -173,11 +174,12 @@ def main() -> None:
             args.dense.split(","),
             [int(d) for d in args.depths.split(",")],
             floats(args.sentence_weights),
+            floats(args.lexical_sentence_weights) or [Fusion().lexical_sentence_weight],
         )
-        for b, lexical_norm, dense_norm, depth, a in grid:
+        for b, lexical_norm, dense_norm, depth, a, la in grid:
             index.lexical = lexicals[b]
             for w in floats(args.weights):
-                index.fusion = Fusion(w, lexical_norm, dense_norm, depth, a)
+                index.fusion = Fusion(w, lexical_norm, dense_norm, depth, a, la)
                 res: dict[str, list[int]] = {}
                 for (name, g), norm in zip(items, normalized, strict=True):
                     hits = assistant.retrieve(norm, k=args.k).hits
@@ -198,7 +200,10 @@ def main() -> None:
                 cells = " ".join(f"{key}={sum(v) / len(v):.3f}" for key, v in sorted(res.items()))
                 total = sum(map(sum, res.values())) / len(items)
                 name = f"{lexical_norm}+{dense_norm}" + (f" b={b}" if b is not None else "")
-                print(f"  {name:13s} depth={depth:3d} sent={a:.2f} w={w:.2f}  all={total:.3f} {cells}", flush=True)
+                print(
+                    f"  {name:13s} depth={depth:3d} sent={a:.2f} lexsent={la:.2f} w={w:.2f}  all={total:.3f} {cells}",
+                    flush=True,
+                )
         encoder.save()
 
 

@@ -196,3 +196,18 @@ def test_index_of_an_older_format_is_rebuilt(settings: Settings, fake_encoder: H
     (folder / "manifest.json").write_text(json.dumps(manifest))
     Assistant.load(settings, encoder=fake_encoder)
     assert current_build(settings.index_dir) != folder
+
+
+def test_sentence_level_bm25_is_saved_and_scored_up_to_the_chunk(settings: Settings, fake_encoder: HashEncoder) -> None:
+    corpus = load_corpus(settings.corpus_dir)
+    index = HybridIndex.build(corpus.chunks, fake_encoder, sentence_min_chars=0)
+    assert index.fine is not None and index.fine.matrix is not None
+    assert index.fine.matrix.shape[0] == len(index.fine_rows) > len(corpus.chunks)  # sentences of long chunks
+    only_sentences = Fusion(lexical_sentence_weight=1.0)
+    scores = index.lexical_scores("délivré cinq opérateurs", only_sentences)
+    assert "cinq opérateurs" in corpus.chunks[int(scores.argmax())].quote
+    folder = build_index(settings, corpus, fake_encoder)
+    loaded = HybridIndex.load(folder, fake_encoder, 0.35)
+    fresh = HybridIndex.build(corpus.chunks, fake_encoder).fine
+    assert loaded.fine is not None and fresh is not None
+    assert loaded.fine.matrix.shape == fresh.matrix.shape
