@@ -22,7 +22,7 @@ from ingest.operators import Operator, load_operators
 log = logging.getLogger(__name__)
 
 LEXICON_FILE = "figure_lexicon.toml"
-FACTS_VERSION = 4  # bump when extraction changes: it is part of the corpus fingerprint
+FACTS_VERSION = 5  # bump when extraction changes: it is part of the corpus fingerprint
 
 # Declared schemas: the saved tables always have these columns with these dtypes.
 FACT_COLUMNS: dict[str, str] = {

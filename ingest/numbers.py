@@ -101,6 +101,11 @@ def parse_number(text: str) -> float | None:
     return sign * float(t)
 
 
+# "148.849 actifs": one dotted group of three digits in a count is a thousands separator (a count of
+# people or files is not stated to the thousandth); "9.72 %", "2.5 points" keep their decimal point.
+_DOTTED_COUNT = re.compile(r"[1-9]\d{0,2}\.\d{3}")
+
+
 def _unit_of(m: re.Match[str]) -> str:
     for name, _ in _UNITS:
         if m.group(f"u_{name}"):
@@ -124,9 +129,11 @@ def find_quantities(text: str) -> list[Quantity]:
         sign = (m.group("sign") or "").strip().replace("−", "-")
         if sign and not text[: m.start("sign")].strip(" \t*•✓❖-"):
             sign = ""  # a list bullet ("- 94% des bénéficiaires"), not a sign
+        unit = _unit_of(m)
+        if unit == "count" and not m.group("ratio") and _DOTTED_COUNT.fullmatch(number.strip()):
+            value = float(number.strip().replace(".", ""))
         if sign == "-":
             value = -value
-        unit = _unit_of(m)
         denominator = None
         if m.group("ratio"):
             denominator = int(m.group("den"))
@@ -153,12 +160,16 @@ def group_thousands(digits: str) -> str:
     return " ".join(out)
 
 
-def display_number(number: str, unit: str = "count", denominator: int | None = None, plus: bool = False) -> str:
+def display_number(
+    number: str, unit: str = "count", denominator: int | None = None, plus: bool = False, written: bool = True
+) -> str:
     """French display of a written number: thousands by spaces, decimal comma, unit suffix."""
     t = number
     for c in SPACES:
         t = t.replace(c, "")
-    if re.fullmatch(r"\d{1,3}(?:\.\d{3}){2,}(?:,\d+)?", t):
+    if re.fullmatch(r"\d{1,3}(?:\.\d{3}){2,}(?:,\d+)?", t) or (
+        written and unit == "count" and _DOTTED_COUNT.fullmatch(t)
+    ):
         t = t.replace(".", "")
     t = t.replace(",", ".")
     whole, _, decimals = t.partition(".")
@@ -176,7 +187,7 @@ def format_value(value: float, unit: str = "count") -> str:
     """French display of a value (no source text): 175837 -> '175 837', 62.59 -> '62,59 %'."""
     text = f"{value:.4f}".rstrip("0").rstrip(".") if value != int(value) else str(int(value))
     return (
-        display_number(text.replace("-", ""), unit, None)
+        display_number(text.replace("-", ""), unit, None, written=False)
         if value >= 0
-        else "-" + display_number(text.replace("-", ""), unit)
+        else "-" + display_number(text.replace("-", ""), unit, written=False)
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ingest.numbers import display_number, find_quantities, group_thousands, parse_number
+from ingest.numbers import display_number, find_quantities, format_value, group_thousands, parse_number
 
 SEPARATORS = st.sampled_from([" ", "\u00a0", "\u202f"])
 
@@ -57,3 +57,10 @@ def test_ordinals_and_bullets() -> None:
     assert [q.value for q in find_quantities("1er niveau")] == []
     assert [q.value for q in find_quantities("- 94% des bénéficiaires")] == [94.0]
     assert [q.value for q in find_quantities("une baisse : - 0,7 point")] == [-0.7]
+
+
+def test_one_dotted_group_in_a_count_is_thousands() -> None:
+    """'148.849 actifs' is 148 849 people; '9.72 %' and '2.5 points' keep their decimals."""
+    assert [(q.value, q.display) for q in find_quantities("148.849 actifs occupés")] == [(148849.0, "148 849")]
+    assert [q.value for q in find_quantities("9.72 % des entrées, soit 2.5 points")] == [9.72, 2.5]
+    assert format_value(2.125) == "2,125"  # a computed value is never read as thousands
