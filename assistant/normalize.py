@@ -13,6 +13,7 @@ from assistant.errors import InvalidQuestion, KnowledgeError
 from assistant.text import fold
 
 _WORD = re.compile(r"[\w\u00c0-\u024f%²]+", re.UNICODE)
+_SHORT = re.compile(r"[\w\u00c0-\u024f%²]+(?!['\u2019\w])", re.UNICODE)  # not "c" of "c'est": an elision
 _CONTROL = re.compile(r"[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]")
 # Terminal escape sequences (colours, cursor moves, titles) go whole, not just their ESC byte: "\x1b[31m"
 # would otherwise leave "[31m" in the question. CSI, OSC (ended by BEL or ESC \), then two-byte escapes.
@@ -83,7 +84,17 @@ def expand_shorthand(text: str, lexicon: Lexicon) -> str:
             return lexicon.shorthand_case[word]
         return lexicon.shorthand.get(fold(word), word)
 
-    return _WORD.sub(repl, text)
+    return _SHORT.sub(repl, text)
+
+
+def contract_shorthand(text: str, lexicon: Lexicon) -> str:
+    """Undo the expansions that keep the abbreviation ("CEP conseil en évolution professionnelle" -> "CEP"):
+    the question as asked, for reading its shape (what a definition question asks about)."""
+    for value in sorted(set(lexicon.shorthand.values()), key=len, reverse=True):
+        head, _, rest = value.partition(" ")
+        if rest and fold(head) in lexicon.shorthand and lexicon.shorthand[fold(head)] == value:
+            text = re.sub(re.escape(value), head, text, flags=re.IGNORECASE)
+    return text
 
 
 def search_query(normalized: str, lexicon: Lexicon) -> str:

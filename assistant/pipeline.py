@@ -13,7 +13,14 @@ from typing import Any
 from assistant.citations import Scored, answer_sentences, cite, quote_text, sentence_scores
 from assistant.contacts import ContactDesk
 from assistant.errors import IndexUnavailable, InvalidQuestion, KnowledgeError
-from assistant.normalize import Lexicon, clean_input, expand_shorthand, load_lexicon, search_query
+from assistant.normalize import (
+    Lexicon,
+    clean_input,
+    contract_shorthand,
+    expand_shorthand,
+    load_lexicon,
+    search_query,
+)
 from assistant.questions import defines, definition_term
 from assistant.records import Answer, Hit
 from assistant.settings import Settings
@@ -109,7 +116,7 @@ class Assistant:
         index = self.index
         scores = index.scores(query, dense_query=normalized)
         rows = top_rows(scores, max(k, RETRIEVAL_POOL))
-        term = definition_term(normalized)
+        term = definition_term(contract_shorthand(normalized, self.lexicon))
         if term:  # a definition question: passages that define the term come first
             seen = set(rows)
             rows += [int(i) for i in index.lexical.rows_with(term)[:DEFINITION_ROWS] if int(i) not in seen]

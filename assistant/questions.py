@@ -13,15 +13,30 @@ _DEFINITION = re.compile(
 )
 
 
+# Words that qualify the asking, not the thing asked: "c'est quoi exactement ?", "en fait".
+_HEDGES = re.compile(r"\b(?:exactement|en fait|au juste|concretement|vraiment|donc|alors)\b")
+# "la garantie jeunes c'est quoi ?": the term stands before the asking words.
+_TERM_BEFORE = re.compile(r"(?P<term>[^?!.;,]{2,60}?)\s*,?\s*c'?\s?(?:est)?\s?quoi\b")
+
+
 def definition_term(question: str) -> str | None:
     """The term a definition question asks about ("Qu'est-ce que CHEOPS ?" -> "cheops"), else None."""
-    m = _DEFINITION.search(fold(question))
+    folded = fold(question)
+    m = _DEFINITION.search(folded)
     if not m:
         return None
-    term = re.split(r"\s(?:selon|dans|pour|chez|d'apres|en|au|aux)\s", m.group("term"))[0]
-    term = re.sub(r"\s+", " ", term).strip(" «»\"'")
-    term = re.sub(r"^(?:le|la|les|l'|un|une|des|du)\s+", "", term)
+    term = _clean_term(_HEDGES.split(m.group("term"))[0])
+    if not term:  # "la garantie jeunes c'est quoi exactement ?"
+        before = _TERM_BEFORE.search(folded[: m.end()])
+        term = _clean_term(re.split(r"[?!.;]", before.group("term"))[-1]) if before else ""
+        term = " ".join(term.split()[-4:])
     return term or None
+
+
+def _clean_term(text: str) -> str:
+    term = re.split(r"\s(?:selon|dans|pour|chez|d'apres|en|au|aux)\s", text)[0]
+    term = re.sub(r"\s+", " ", term).strip(" «»\"'")
+    return re.sub(r"^(?:le|la|les|l'|un|une|des|du)\s*", "", term).strip()
 
 
 def defines(text: str, term: str) -> bool:

@@ -84,3 +84,22 @@ def test_search_query_drops_filler_and_adds_synonyms() -> None:
     q = search_query("Bonjour, c'est payant ?", lex)
     assert "Bonjour" not in q
     assert "gratuit" in q
+
+
+def test_an_elided_word_is_not_taken_for_shorthand() -> None:
+    lexicon = load_lexicon(KNOWLEDGE_DIR)
+    assert expand_shorthand("c quoi le RSA ? c'est payant ?", lexicon) == "c'est quoi le RSA ? c'est payant ?"
+
+
+def test_definition_terms_read_the_question_as_asked() -> None:
+    from assistant.normalize import contract_shorthand
+    from assistant.questions import definition_term
+
+    lexicon = load_lexicon(KNOWLEDGE_DIR)
+    asked = [
+        ("c quoi le CEP en fait ?", "cep"),
+        ("la garantie jeunes c quoi exactement, y a des sous ?", "garantie jeunes"),
+        ("Qu'est-ce que CHEOPS ?", "cheops"),
+    ]
+    for question, term in asked:
+        assert definition_term(contract_shorthand(expand_shorthand(question, lexicon), lexicon)) == term
