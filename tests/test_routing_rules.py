@@ -61,7 +61,14 @@ RULE_CASES: dict[str, tuple[dict, str | None]] = {
         "reseau_eva",
     ),
     "risque_inaptitude": ({"status": "salarie_prive", "inaptitude_risk": True, "age": 50}, "cap_emploi"),
-    "handicap_demandeur_emploi": ({"status": "demandeur_emploi", "disability": True, "age": 40}, "pole_emploi"),
+    "handicap_demandeur_emploi": (
+        {"status": "demandeur_emploi", "disability": True, "disability_impact": False, "age": 40},
+        "pole_emploi",
+    ),
+    "handicap_demandeur_emploi_expertise": (
+        {"status": "demandeur_emploi", "disability": True, "disability_impact": True, "age": 40},
+        "cap_emploi",
+    ),
     "besoin_psop": (
         {"status": "salarie_prive", "current_operator": "reseau_eva", "needs": ["psop"], "age": 40},
         "cap_emploi",

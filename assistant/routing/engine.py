@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from assistant.errors import InvalidQuestion
 from assistant.operators import Operator, check_operator_sources, load_operators
 from assistant.records import Answer, Citation, OperatorChoice
+from assistant.routing.detector import RoutingDetector, bank_vectors
+from assistant.routing.examples import load_examples
 from assistant.routing.rules import Question, Rule, RuleTable, Source, load_rules, test_all
 from assistant.routing.situation import (
     FIELD_SPECS,
+    NO_OPERATOR,
     Lexicon,
     Situation,
     extract,
@@ -21,9 +26,13 @@ from assistant.routing.situation import (
     situation_from_fields,
     with_fields,
 )
+from assistant.text import fold
+from index.encoders import Encoder
 from ingest.corpus import Corpus
 
 MAX_CITATIONS = 6
+_WORD = re.compile(r"[a-z]+")
+EXAMPLES = "routing_examples.jsonl"
 _NUM = re.compile(r"\d+(?:[.,]\d+)?")
 
 
@@ -44,20 +53,45 @@ class Decision:
 class Router:
     """Validated routing knowledge (operators, rules, lexicon) and the corpus it cites."""
 
-    def __init__(self, table: RuleTable, lexicon: Lexicon, operators: dict[str, Operator], corpus: Corpus) -> None:
+    def __init__(
+        self,
+        table: RuleTable,
+        lexicon: Lexicon,
+        operators: dict[str, Operator],
+        corpus: Corpus,
+        detector: RoutingDetector | None = None,
+    ) -> None:
         self.table = table
         self.lexicon = lexicon
         self.operators = operators
         self.corpus = corpus
+        self.detector = detector
 
     @classmethod
-    def load(cls, knowledge_dir: Path, corpus: Corpus) -> Router:
-        """Read and validate operators, rules and lexicon; a KnowledgeError names the file and row."""
+    def load(
+        cls, knowledge_dir: Path, corpus: Corpus, encoder: Encoder | None = None, cache_dir: Path | None = None
+    ) -> Router:
+        """Read and validate operators, rules and lexicon; a KnowledgeError names the file and row.
+
+        With an encoder, the routing-question detector is fitted on the example bank (its embeddings
+        cached in cache_dir); without one, the lexicon's question cues decide.
+        """
         operators = load_operators(knowledge_dir)
         check_operator_sources(knowledge_dir / "operators.toml", operators, corpus)
         table = load_rules(knowledge_dir / "routing_rules.toml", corpus)
         lexicon = load_lexicon(knowledge_dir / "routing_lexicon.toml", operators)
-        return cls(table, lexicon, operators, corpus)
+        # The corpus' words are real words: a typo is never "corrected" into one of them.
+        words = {w for doc in corpus.documents.values() for li in doc.lines for w in _WORD.findall(fold(li.text))}
+        router = cls(table, replace(lexicon, known=frozenset(words)), operators, corpus)
+        if encoder is not None:
+            router.detector = router.fit_detector(encoder, knowledge_dir / EXAMPLES, cache_dir)
+        return router
+
+    def fit_detector(self, encoder: Encoder, path: Path, cache_dir: Path | None = None) -> RoutingDetector:
+        """The detector fitted on the example bank at path."""
+        bank = load_examples(path)
+        signals = np.stack([self.signals(t) for t in bank.texts])
+        return RoutingDetector.fit(encoder, bank_vectors(encoder, bank, cache_dir), signals, bank.labels)
 
     # ------------------------------------------------------------ reading the question
 
@@ -67,6 +101,12 @@ class Router:
 
     def is_routing_question(self, text: str, sit: Situation) -> bool:
         """True when the text asks where / to whom a person in a stated situation should go."""
+        if self.detector is not None:
+            return self.detector.is_routing(text, self.signals(text, sit))
+        return self.cue_detection(text, sit)
+
+    def cue_detection(self, text: str, sit: Situation) -> bool:
+        """The lexicon's verdict alone: a stated situation and a where-to-go cue, no figure or definition cue."""
         norm = normalize(text, self.lexicon)
         if any(p.search(norm) for p in self.lexicon.not_routing):
             return False
@@ -75,6 +115,26 @@ class Router:
         if self.lexicon.either.search(norm):
             return True
         return any(p.search(norm) for p in self.lexicon.routing)
+
+    def signals(self, text: str, sit: Situation | None = None) -> np.ndarray:
+        """What the situation extractor and the lexicon see in a text, as numbers in [0, 1] (detector input)."""
+        sit = sit if sit is not None else self.extract(text)
+        norm = normalize(text, self.lexicon)
+        known = sit.known()
+        routing_cue = bool(self.lexicon.either.search(norm)) or any(p.search(norm) for p in self.lexicon.routing)
+        return np.array(
+            [
+                min(len(known), 4) / 4,
+                sit.status is not None,
+                any(k.startswith("age") for k in known),
+                routing_cue,
+                any(p.search(norm) for p in self.lexicon.not_routing),
+                bool(sit.mentioned),
+                sit.current_operator not in (None, NO_OPERATOR),  # a CEP under way: which one to keep?
+                self.cue_detection(text, sit),
+            ],
+            dtype=np.float32,
+        )
 
     # ------------------------------------------------------------ deciding
 
@@ -96,16 +156,25 @@ class Router:
     def pending_question(self, sit: Situation) -> tuple[Question, dict[Any, Decision]] | None:
         """The first missing fact whose value would change the operator, with each branch."""
         done = self.table.complete(sit)
+        asked: set[str] = set()
         for q in self.table.questions:
-            spec = FIELD_SPECS[q.field]
-            if spec.kind != "int" and getattr(done, q.field) is not None:
+            if getattr(done, q.field) is not None or q.field in asked or not q.applies(done):
                 continue
-            if spec.kind == "int" and getattr(done, q.field) is not None:
-                continue
+            asked.add(q.field)  # the first question that applies speaks for its field
             branches = {v: self.decide(with_fields(done, **{q.field: v})) for v in self._candidates(q.field, done)}
             if len({d.primary for d in branches.values()}) > 1:
                 return q, branches
         return None
+
+    def provisional(self, sit: Situation) -> Decision:
+        """The decision with every missing decisive fact at its provisional value, one question after another."""
+        for _ in range(len(self.table.questions)):
+            pending = self.pending_question(sit)
+            if pending is None or pending[0].provisional is None:
+                break
+            q = pending[0]
+            sit = with_fields(self.table.complete(sit), **{q.field: q.provisional})
+        return self.decide(sit)
 
     # ------------------------------------------------------------ answering
 
@@ -116,7 +185,7 @@ class Router:
             decision = self.decide(sit)
             return self._answer(question, decision, sit)
         q, branches = pending
-        provisional = self.decide(with_fields(sit, **{q.field: q.provisional})) if q.provisional is not None else None
+        provisional: Decision | None = self.provisional(sit) if q.provisional is not None else None
         if provisional is None or not provisional.primary:
             provisional = next((d for d in branches.values() if d.primary), self.decide(sit))
         return self._clarify(question, sit, q, provisional, branches)

@@ -125,12 +125,20 @@ class Rule:
 
 @dataclass(frozen=True)
 class Question:
-    """A fact to ask for when it would change the operator, with its provisional value."""
+    """A fact to ask for when it would change the operator, with its provisional value.
+
+    `when`: the question (its wording and provisional value) is for situations where these conditions
+    hold; several questions may ask for the same field in different situations.
+    """
 
     field: str
     text: str
     provisional: Any = None
     sources: tuple[Source, ...] = ()
+    when: tuple[Condition, ...] = ()
+
+    def applies(self, sit: Situation) -> bool:
+        return test_all(self.when, sit) is True
 
 
 @dataclass(frozen=True)
@@ -296,7 +304,7 @@ def load_rules(path: Path, corpus: Corpus) -> RuleTable:
             raise reader.fail(where, f"valeur provisoire invalide « {prov} ».")
         srcs = reader.sources(q["source"], where) if q.get("source") else ()
         _check_numbers(reader, where, [q["text"]], srcs)
-        questions.append(Question(fs.name, q["text"], prov, srcs))
+        questions.append(Question(fs.name, q["text"], prov, srcs, reader.conditions(q.get("when"), where)))
     assume = dict(data.get("assume", {}))
     for name, value in assume.items():
         fs = FIELD_SPECS.get(name)

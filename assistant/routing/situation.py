@@ -9,7 +9,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from rapidfuzz import fuzz, process
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
 
 from assistant.errors import KnowledgeError
 from assistant.operators import Operator
@@ -161,9 +162,10 @@ class Lexicon:
     """Cue words as data (knowledge/routing_lexicon.toml), compiled."""
 
     rewrite: tuple[tuple[re.Pattern[str], str], ...]
-    vocabulary: tuple[str, ...]
-    cutoff: float
+    vocabulary: tuple[str, ...]  # words typos are corrected towards: listed ones and those of the patterns
+    max_edits: tuple[tuple[int, int], ...]  # (word length from, edits allowed), longest first
     negators: frozenset[str]
+    unless_after: Mapping[str, frozenset[str]]  # negator -> words that, just before it, cancel it ("un peu")
     window: int
     clause_words: frozenset[str]  # words that start a new clause: a negator before them negates nothing after
     absorbers: frozenset[str]  # nouns that take a negation for themselves ("aucun impact du handicap")
@@ -173,12 +175,17 @@ class Lexicon:
     op_alias: re.Pattern[str]  # any operator alias, as a named group
     alias_to_id: Mapping[str, str]
     current: tuple[re.Pattern[str], ...]
+    request: frozenset[str]  # words that make a `current` match a CEP asked for ("démarrer un CEP à l'APEC")
     followed_not_cep: frozenset[str]
     no_cep: tuple[re.Pattern[str], ...]
     better_fit: tuple[re.Pattern[str], ...]
     routing: tuple[re.Pattern[str], ...]
     either: re.Pattern[str]
     not_routing: tuple[re.Pattern[str], ...]
+    relatives: re.Pattern[str] = re.compile("(?!)")  # "mon fils", "sa fille": the situation told is theirs
+    speaker: re.Pattern[str] = re.compile("(?!)")  # first-person words of the caller
+    third_person: re.Pattern[str] = re.compile("(?!)")  # pronouns that refer to the relative
+    known: frozenset[str] = frozenset()  # real words never "corrected" (the corpus' words, set by the router)
 
 
 def _compile(path: Path, where: str, pattern: str, flags: int = 0) -> re.Pattern[str]:
@@ -199,8 +206,10 @@ def load_lexicon(path: Path, operators: Mapping[str, Operator]) -> Lexicon:
     alias_to_id = {a: o.id for o in operators.values() for a in (*o.aliases, fold(o.name)) if a and a not in ignore}
     alias_re = "|".join(re.escape(a) for a in sorted(alias_to_id, key=len, reverse=True))
     op_group = rf"(?P<op>{alias_re})\b"
+    determiner = ops.get("determiner", "(?:le |la |les |l')?")
 
     def with_op(p: str, where: str) -> re.Pattern[str]:
+        p = p.replace("{det}", determiner)
         return _compile(path, where, p.replace("{op}", op_group, 1).replace("{op}", rf"(?:{alias_re})\b"))
 
     cues: list[Cue] = []
@@ -224,14 +233,31 @@ def load_lexicon(path: Path, operators: Mapping[str, Operator]) -> Lexicon:
             )
         )
     kinds = data.get("question_kind", {})
+    vocabulary = data.get("vocabulary", {})
+    harvested: set[str] = set()
+    if vocabulary.get("harvest", False):  # every whole word the patterns look for, typo-tolerant too
+        patterns = [p for c in data.get("cue", []) for p in c.get("patterns", [])]
+        patterns += [p for key in ("current", "none", "better_fit") for p in ops.get(key, [])]
+        patterns += [p for v in kinds.values() for p in ([v] if isinstance(v, str) else v)]
+        patterns += [" ".join(alias_to_id)]
+        harvested = set().union(*(pattern_words(p) for p in patterns))
+    negation = data.get("negation", {})
+    subject = data.get("subject", {})
+
+    def words_re(key: str, template: str) -> re.Pattern[str]:
+        items = subject.get(key, [])
+        alternation = "|".join(re.escape(w) for w in sorted(items, key=len, reverse=True))
+        return _compile(path, f"subject.{key}", template.format(alternation) if items else "(?!)")
+
     return Lexicon(
         rewrite=tuple((_compile(path, "rewrite", a), b) for a, b in data.get("rewrite", [])),
-        vocabulary=tuple(data.get("vocabulary", {}).get("words", [])),
-        cutoff=float(data.get("vocabulary", {}).get("cutoff", 86)),
-        negators=frozenset(data.get("negation", {}).get("words", [])),
-        window=int(data.get("negation", {}).get("window", 4)),
-        clause_words=frozenset(data.get("negation", {}).get("clause_words", [])),
-        absorbers=frozenset(data.get("negation", {}).get("absorbers", [])),
+        vocabulary=tuple(sorted(set(vocabulary.get("words", [])) | harvested)),
+        max_edits=tuple(sorted(((int(a), int(b)) for a, b in vocabulary.get("max_edits", [[5, 1]])), reverse=True)),
+        negators=frozenset(negation.get("words", [])),
+        unless_after={k: frozenset(v) for k, v in negation.get("unless_after", {}).items()},
+        window=int(negation.get("window", 4)),
+        clause_words=frozenset(negation.get("clause_words", [])),
+        absorbers=frozenset(negation.get("absorbers", [])),
         job_search=_compile(
             path, "job_search.context", "|".join(data.get("job_search", {}).get("context", [])) or "(?!)"
         ),
@@ -243,12 +269,16 @@ def load_lexicon(path: Path, operators: Mapping[str, Operator]) -> Lexicon:
         op_alias=_compile(path, "operators", rf"\b{op_group}"),
         alias_to_id=alias_to_id,
         current=tuple(with_op(p, "operators.current") for p in ops.get("current", [])),
+        request=frozenset(ops.get("request", [])),
         followed_not_cep=frozenset(ops.get("followed_not_cep", [])),
         no_cep=tuple(_compile(path, "operators.none", p) for p in ops.get("none", [])),
         better_fit=tuple(with_op(p, "operators.better_fit") for p in ops.get("better_fit", [])),
         routing=tuple(with_op(p, "question_kind.routing") for p in kinds.get("routing", [])),
         either=with_op(kinds.get("either", "(?!)"), "question_kind.either"),
         not_routing=tuple(with_op(p, "question_kind.not_routing") for p in kinds.get("not_routing", [])),
+        relatives=words_re("relatives", r"\b(?:mon|ma|mes|son|sa|ses|notre|nos|votre|leur|un|une) (?:{})s?\b"),
+        speaker=words_re("speaker", r"(?:^|\W)(?:{})(?=\W|$)"),
+        third_person=words_re("third_person", r"(?:^|\W)(?:{})(?=\W|$)"),
     )
 
 
@@ -264,7 +294,7 @@ _NUM = r"(\d{1,3}|un|une|deux|trois|quatre|cinq|six|sept|huit|neuf|dix|onze|douz
 _DURATION_BEFORE = re.compile(
     r"(?:depuis|pendant|durant|il y a|dans|sur|apres|avant|fait)\s*(?:plus d'|plus de|moins de|pres de)?\s*$"
 )
-_AGE = re.compile(r"(?<![\d,.])(\d{1,2})\s*(?:ans|an)\b")
+_AGE = re.compile(r"(?<![\d,.])(\d{1,2})(?:\s*(?:ans|an)|a)\b")  # "45a": advisors' notes
 _AGE_LESS = re.compile(r"(?:moins de|de moins de|-\s?de)\s*(\d{2})\s*ans")
 _AGE_MORE = re.compile(r"(?:plus de|de plus de|\+\s?de)\s*(\d{2})\s*ans")
 _AGE_OR_LESS = re.compile(r"(\d{2})\s*ans (?:et|ou) moins")
@@ -272,6 +302,41 @@ _AGE_OR_MORE = re.compile(r"(\d{2})\s*ans (?:et|ou) plus")
 _AGED = re.compile(r"\bage(?:e)? de (\d{2})\b")
 _SEARCH = re.compile(rf"(?:depuis|ca fait|cela fait|il y a)\s*(plus d'|plus de|pres de)?\s*{_NUM}\s*(mois|ans?)\b")
 _LONG_TERM = re.compile(r"\bdeld\b|longue duree|plus d'un an de chomage")
+
+
+_ESCAPES = re.compile(r"\\[bBwWdDsS]")
+_ENDINGS = re.compile(r"\(\?:([a-z]+(?:\|[a-z]+)+)\)(?![?*+])")
+
+
+def pattern_words(pattern: str) -> set[str]:
+    """The whole words (5 letters or more) a regular expression looks for: "salariee?s?" gives "salarie" and
+    "salariee"; stems and endings ("travailleu(?:r|se)") are not words."""
+    p = _ESCAPES.sub(" ", pattern)
+    out: set[str] = set()
+    for m in re.finditer(r"[a-z]+", p):
+        before = p[m.start() - 1] if m.start() else " "
+        after = p[m.end()] if m.end() < len(p) else " "
+        word = m.group(0)
+        endings = _ENDINGS.match(p, m.end())
+        if endings and before not in ")]}":  # "demandeu(?:r|se)" gives "demandeur" and "demandeuse"
+            out.update(word + e for e in endings.group(1).split("|"))
+            continue
+        if before in ")]}" or after in "([{*+":
+            continue
+        if after == "?":  # the last letter is optional
+            out.add(word[:-1])
+        out.add(word)
+    return {w for w in out if len(w) >= 5}
+
+
+def _correct(word: str, lexicon: Lexicon) -> str:
+    """The vocabulary word a typo stands for: within a few edits (a swap counts as one), same first letter."""
+    allowed = next((edits for length, edits in lexicon.max_edits if len(word) >= length), 0)
+    if not allowed or word in lexicon.known:
+        return word
+    best = process.extractOne(word, lexicon.vocabulary, scorer=OSA.distance, score_cutoff=allowed)
+    # A typo keeps its first letter: "mission" must not become "demission".
+    return best[0] if best and best[0][0] == word[0] else word
 
 
 def normalize(text: str, lexicon: Lexicon) -> str:
@@ -282,16 +347,7 @@ def normalize(text: str, lexicon: Lexicon) -> str:
         t = pattern.sub(repl, t)
     if lexicon.vocabulary:
         vocab = set(lexicon.vocabulary)
-
-        def fix(m: re.Match[str]) -> str:
-            w = m.group(0)
-            if len(w) < 5 or w in vocab:
-                return w
-            best = process.extractOne(w, lexicon.vocabulary, scorer=fuzz.ratio, score_cutoff=lexicon.cutoff)
-            # A typo keeps its first letter: "mission" must not become "demission".
-            return best[0] if best and best[0][0] == w[0] else w
-
-        t = _WORD.sub(fix, t)
+        t = _WORD.sub(lambda m: m.group(0) if m.group(0) in vocab else _correct(m.group(0), lexicon), t)
     return t
 
 
@@ -299,14 +355,49 @@ def _negated(text: str, start: int, lexicon: Lexicon) -> bool:
     """A negator among the few words before position start, inside the same clause."""
     before = text[max(0, start - 60) : start]
     cut = max((m.end() for m in _CLAUSE_END.finditer(before)), default=0)
-    words = _WORD.findall(before[cut:])[-lexicon.window :]
+    context = _WORD.findall(before[cut:])
+    words = context[-lexicon.window :]
+    offset = len(context) - len(words)
     # "sans diplome qui cherche du travail": the negator stays in its own clause;
     # "aucun impact du handicap": the negation is the noun's, not the handicap's.
     for i in range(len(words) - 1, -1, -1):
         if words[i] in lexicon.clause_words or words[i] in lexicon.absorbers:
+            offset += i + 1
             words = words[i + 1 :]
             break
-    return any(w in lexicon.negators for w in words)
+    for i, w in enumerate(words):
+        previous = context[offset + i - 1] if offset + i > 0 else ""
+        if w in lexicon.negators and previous not in lexicon.unless_after.get(w, ()):
+            return True
+    return False
+
+
+def _requested(text: str, start: int, lexicon: Lexicon) -> bool:
+    """A request word among the few words before position start, in the same clause: a CEP asked for."""
+    before = text[max(0, start - 60) : start]
+    cut = max((m.end() for m in _CLAUSE_END.finditer(before)), default=0)
+    return any(w in lexicon.request for w in _WORD.findall(before[cut:])[-lexicon.window :])
+
+
+_CLAUSE_SPLIT = re.compile(r"\s*[.;:!?,\n]+\s*|\s+(?:et|mais|alors que|parce que)\s+")
+
+
+def focus(norm: str, lexicon: Lexicon) -> str:
+    """The part of a normalized text about the person the question is for.
+
+    When the caller tells a relative's situation ("j'ai 50 ans et mon fils de 19 ans cherche du
+    travail"), the clauses about the caller alone (first person, no relative, no pronoun for them)
+    are left out, so that their facts do not mix with the relative's.
+    """
+    if not lexicon.relatives.search(norm):
+        return norm
+    clauses = [c for c in _CLAUSE_SPLIT.split(norm) if c]
+    kept = [
+        c
+        for c in clauses
+        if lexicon.relatives.search(c) or lexicon.third_person.search(c) or not lexicon.speaker.search(c)
+    ]
+    return " , ".join(kept) if kept else norm
 
 
 def _cue_hits(cue: Cue, norm: str, raw: str, lexicon: Lexicon) -> list[bool]:
@@ -346,7 +437,7 @@ def _operator_at(m: re.Match[str], lexicon: Lexicon) -> str | None:
 
 def extract(text: str, lexicon: Lexicon) -> Situation:
     """Read a situation from French free text (advisor shorthand, kiosk text with typos)."""
-    norm = normalize(text, lexicon)
+    norm = focus(normalize(text, lexicon), lexicon)
     raw = clean_markup(text)
     facts: dict[str, Any] = {}
     needs: set[str] = set()
@@ -388,7 +479,7 @@ def extract(text: str, lexicon: Lexicon) -> Situation:
     for rx in lexicon.current:
         for m in rx.finditer(norm):
             op = _operator_at(m, lexicon) or ("mission_locale" if "pacea" in m.group(0) else None)
-            if op is None or _negated(norm, m.start(), lexicon):
+            if op is None or _negated(norm, m.start(), lexicon) or _requested(norm, m.start(), lexicon):
                 continue
             if op in lexicon.followed_not_cep and "suivi" in m.group(0):
                 facts["registered_pe"] = True
@@ -421,6 +512,9 @@ def _infer(facts: dict[str, Any], needs: set[str]) -> None:
         facts.pop("disability_impact", None)
     if "psop" in needs:
         facts.setdefault("disability", True)
+    # Looking for a first job with a bac+3 or more: a young graduate (APEC's public).
+    if "premier_emploi" in needs and (facts.get("diploma_level") or 0) >= 6:
+        facts.setdefault("young_graduate", True)
 
 
 def with_fields(sit: Situation, **changes: Any) -> Situation:

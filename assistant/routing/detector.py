@@ -1,0 +1,180 @@
+"""Is this a routing question? A logistic regression on the question's embedding and the situation
+extractor's signals, fitted on the labeled example bank (the bank's embeddings are cached on disk)."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
+
+from assistant.routing.examples import ExampleBank
+from index.encoders import Encoder
+
+log = logging.getLogger(__name__)
+
+# Chosen by cross-validation on the bank (scripts/eval_routing.py --cv: 5-fold, mean of 5 shuffles,
+# multilingual-e5-small). C: 4 → accuracy 0.979, 16 → 0.983, 64 → 0.983, 256 → 0.982 at threshold
+# 0.5; at 0.7, 64 is best (0.977; 16: 0.969). Signals scaled by 1 or 2 are within 0.002; without
+# them (scale 0) recall drops. The threshold is above 0.5 because a figure or definition question
+# answered with an operator misleads more than a situation answered with passages: at 0.7 precision
+# 0.984 and recall 0.974, at 0.5 precision 0.979 and recall 0.990.
+C = 64.0
+SIGNAL_SCALE = 1.0
+THRESHOLD = 0.7
+QUERY_CACHE = 512
+
+
+def _encode_queries(encoder: Encoder, texts: list[str]) -> np.ndarray:
+    """Question embeddings: the encoder's query side when it has one (e5: "query: " prompt)."""
+    encode = getattr(encoder, "encode_query", None) or encoder.encode
+    return np.asarray(encode(texts), dtype=np.float32)
+
+
+def bank_vectors(encoder: Encoder, bank: ExampleBank, cache_dir: Path | None = None) -> np.ndarray:
+    """Embeddings of the bank, read from cache_dir when computed before with this model and bank."""
+    model = getattr(encoder, "fingerprint", encoder.name)  # the name and the prompts
+    side = "query" if hasattr(encoder, "encode_query") else "plain"
+    key = hashlib.sha256(f"{model}|{side}|{bank.digest}".encode()).hexdigest()[:24]
+    path = cache_dir / f"bank-{key}.npy" if cache_dir else None
+    if path is not None and path.exists():
+        try:
+            vectors = np.load(path)
+            if vectors.shape[0] == len(bank.examples):
+                return vectors
+        except (OSError, ValueError) as exc:  # damaged cache: computed again below
+            log.warning("Cache des exemples d'orientation illisible (%s) : recalcul.", exc)
+    vectors = _encode_queries(encoder, bank.texts)
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".tmp-{os.getpid()}.npy")
+            np.save(tmp, vectors)
+            os.replace(tmp, path)
+        except OSError as exc:  # a read-only disk costs a recomputation at the next start, nothing else
+            log.warning("Cache des exemples d'orientation non écrit (%s).", exc)
+    return vectors
+
+
+def features(vectors: np.ndarray, signals: np.ndarray, signal_scale: float = SIGNAL_SCALE) -> np.ndarray:
+    """One row per question: its embedding, then its situation signals (scaled)."""
+    return np.hstack([vectors, signal_scale * np.atleast_2d(signals)]).astype(np.float32)
+
+
+def _classifier(c: float) -> LogisticRegression:
+    return LogisticRegression(C=c, class_weight="balanced", max_iter=2000)
+
+
+@dataclass
+class RoutingDetector:
+    """A fitted classifier and the encoder that embeds the questions it is asked about."""
+
+    encoder: Encoder
+    classifier: LogisticRegression
+    signal_scale: float = SIGNAL_SCALE
+    threshold: float = THRESHOLD
+    _cache: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @classmethod
+    def fit(
+        cls,
+        encoder: Encoder,
+        vectors: np.ndarray,
+        signals: np.ndarray,
+        labels: list[bool],
+        c: float = C,
+        signal_scale: float = SIGNAL_SCALE,
+        threshold: float = THRESHOLD,
+    ) -> RoutingDetector:
+        """Fit on the bank's embeddings and signals."""
+        model = _classifier(c).fit(features(vectors, signals, signal_scale), np.asarray(labels, dtype=int))
+        return cls(encoder, model, signal_scale, threshold)
+
+    def _vector(self, text: str) -> np.ndarray:
+        with self._lock:
+            vec = self._cache.get(text)
+        if vec is None:
+            vec = _encode_queries(self.encoder, [text])[0]
+            with self._lock:
+                if len(self._cache) >= QUERY_CACHE:
+                    self._cache.pop(next(iter(self._cache)))
+                self._cache[text] = vec
+        return vec
+
+    def probability(self, text: str, signals: np.ndarray) -> float:
+        """Probability that the text asks where a person in a situation should go."""
+        row = features(self._vector(text)[None, :], signals, self.signal_scale)
+        return float(self.classifier.predict_proba(row)[0, 1])
+
+    def is_routing(self, text: str, signals: np.ndarray) -> bool:
+        return self.probability(text, signals) >= self.threshold
+
+
+@dataclass(frozen=True)
+class CrossValidation:
+    """Out-of-fold probabilities on the bank, scored at a threshold."""
+
+    probabilities: np.ndarray
+    labels: np.ndarray
+    threshold: float = THRESHOLD
+
+    def at(self, threshold: float) -> CrossValidation:
+        return CrossValidation(self.probabilities, self.labels, threshold)
+
+    @property
+    def predicted(self) -> np.ndarray:
+        return self.probabilities >= self.threshold
+
+    @property
+    def n(self) -> int:
+        return len(self.labels)
+
+    @property
+    def accuracy(self) -> float:
+        return float((self.predicted == self.labels).mean())
+
+    @property
+    def precision(self) -> float:
+        return float((self.predicted & self.labels).sum() / max(int(self.predicted.sum()), 1))
+
+    @property
+    def recall(self) -> float:
+        return float((self.predicted & self.labels).sum() / max(int(self.labels.sum()), 1))
+
+    @property
+    def wrong(self) -> tuple[int, ...]:
+        """Indexes of the examples misclassified out of fold."""
+        return tuple(int(i) for i in np.flatnonzero(self.predicted != self.labels))
+
+    def __str__(self) -> str:
+        return (
+            f"n={self.n} threshold={self.threshold} accuracy={self.accuracy:.3f} "
+            f"precision={self.precision:.3f} recall={self.recall:.3f}"
+        )
+
+
+def cross_validate(
+    vectors: np.ndarray,
+    signals: np.ndarray,
+    labels: list[bool],
+    folds: int = 5,
+    c: float = C,
+    signal_scale: float = SIGNAL_SCALE,
+    threshold: float = THRESHOLD,
+    seed: int = 0,
+) -> CrossValidation:
+    """Stratified k-fold: fit on k-1 folds, predict the last; every example is predicted once."""
+    x = features(vectors, signals, signal_scale)
+    y = np.asarray(labels, dtype=bool)
+    probabilities = np.zeros(len(y), dtype=np.float64)
+    for train, test in StratifiedKFold(folds, shuffle=True, random_state=seed).split(x, y):
+        model = _classifier(c).fit(x[train], y[train].astype(int))
+        probabilities[test] = model.predict_proba(x[test])[:, 1]
+    return CrossValidation(probabilities, y, threshold)
