@@ -75,6 +75,12 @@ class Assistant:
         self.router = router
         self.figures = figures
         self.contacts = _contacts(settings, corpus)
+        # one embedding per question: routing and figures read the index's query cache
+        if figures is not None and hasattr(figures, "embed"):
+            figures.embed = index.query_vector
+        detector = getattr(router, "detector", None)
+        if detector is not None and hasattr(detector, "embed"):
+            detector.embed = index.query_vector
 
     # -- loading -----------------------------------------------------------------------------
     @classmethod

@@ -239,7 +239,7 @@ class HybridIndex:
         """Dense score of every chunk: its cosine mixed with its best sentence's (0 for chunks not reached)."""
         f = fusion or self.fusion
         n = len(self.chunks)
-        vec = self._query_vector(text)
+        vec = self.query_vector(text)
         depth = min(self.dense.size, max(200, 4 * f.depth))
         scores, rows = self.dense.search(vec, depth)
         valid = rows >= 0
@@ -265,12 +265,14 @@ class HybridIndex:
         sentences = [u for u in units if self.units[u, 1] != WHOLE]
         if not sentences:
             return {}
-        vec = self._query_vector(text)
+        vec = self.query_vector(text)
         vectors = np.stack([self.dense.index.reconstruct(int(u)) for u in sentences])
         return {int(self.units[u, 1]): float(s) for u, s in zip(sentences, vectors @ vec, strict=True)}
 
-    def _query_vector(self, text: str) -> np.ndarray:
-        """Embedding of a query; repeated questions (suggested ones, kiosk buttons) are not encoded again."""
+    def query_vector(self, text: str) -> np.ndarray:
+        """Embedding of a query; repeated questions (suggested ones, kiosk buttons) are not encoded again.
+
+        The routing detector and the figure engine ask here too: one question, one embedding."""
         with self._cache_lock:
             vec = self._vectors.get(text)
         if vec is None:

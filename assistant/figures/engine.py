@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +37,7 @@ class FigureEngine:
         self.tables = facts
         self.corpus = corpus
         self.encoder = encoder
+        self.embed: Callable[[str], np.ndarray] | None = None  # a shared query cache (the index's), when wired
         lexicon = load_lexicon(knowledge_dir)
         self.operators = load_operators(knowledge_dir)
         entities = Entities(self.operators, lexicon)
@@ -85,6 +87,8 @@ class FigureEngine:
         return self.reader.parse(text)
 
     def query_vector(self, text: str) -> np.ndarray | None:
+        if self.embed is not None:
+            return np.asarray(self.embed(text), dtype=np.float32)
         if self.encoder is None:
             return None
         encode = getattr(self.encoder, "encode_query", self.encoder.encode)

@@ -7,6 +7,7 @@ import hashlib
 import logging
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -79,6 +80,7 @@ class RoutingDetector:
     classifier: LogisticRegression
     signal_scale: float = SIGNAL_SCALE
     threshold: float = THRESHOLD
+    embed: Callable[[str], np.ndarray] | None = field(default=None, repr=False)  # a shared query cache
     _cache: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -98,6 +100,8 @@ class RoutingDetector:
         return cls(encoder, model, signal_scale, threshold)
 
     def _vector(self, text: str) -> np.ndarray:
+        if self.embed is not None:
+            return self.embed(text)
         with self._lock:
             vec = self._cache.get(text)
         if vec is None:
