@@ -117,6 +117,8 @@ def test_percent_and_days(engine: FigureEngine) -> None:
     assert shown(a)[0] == 61.82 and a.figure is not None and a.figure.unit == "percent"
     d = engine.answer("Quelle est la durée moyenne d'accompagnement en Mission Locale ?", [])
     assert shown(d)[0] == 45
+    assert engine.parse("Quelle part des jeunes jugent, six mois après, le CEP utile ?").unit == "percent"
+    assert engine.parse("Combien de mois dure l'accompagnement ?").unit == "months"
 
 
 @pytest.mark.real

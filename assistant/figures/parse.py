@@ -34,6 +34,11 @@ RARE_UNITS = {"money", "km2", "score"}  # few numbers of these kinds: the unit i
 _QUESTION_WORDS = {"combien", "quel", "quell", "nombr", "chiffr", "valeur", "etai", "etait", "etaient"}
 # "entre 25 et 44 ans", "entre les opérateurs": the preposition, not "entrés" (same stem)
 ENTRE = re.compile(r"\bentre(?=\s+(?:\d|les?\b|la\b|l'|l’|deux\b|eux\b|autres?\b))", re.I)
+# A period written in words states when, it does not ask for a duration ("jugent, six mois après, ...").
+_STATED_PERIOD = re.compile(
+    r"\b(?:un|une|deux|trois|quatre|cinq|six|sept|huit|neuf|dix|onze|douze|quinze|dix-huit|vingt|trente)"
+    r"\s+(?:jours?|semaines?|mois|ans|annees?|heures?|minutes?)\b"
+)
 _ASKED_OBJECT = re.compile(r"\b(?:combien|nombre|nb)\s+(?:de|d')\s*(?:la |les |l')?([a-z]+)")
 
 
@@ -115,6 +120,7 @@ class QuestionReader:
         asked = f
         for qty in reversed(find_quantities(asked)):  # "2016 (6 mois)" states a period, it does not ask one
             asked = asked[: qty.start] + " " + asked[qty.end :]
+        asked = _STATED_PERIOD.sub(" ", asked)  # "six mois après" too
         for name in UNIT_ORDER:
             if any(has(asked, w) for w in self.lexicon.units.get(name, ())):
                 unit = name
