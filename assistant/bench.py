@@ -125,6 +125,10 @@ class MeteredEncoder:
     def dim(self) -> int:
         return self.inner.dim
 
+    @property
+    def prompts(self) -> dict[str, str]:
+        return dict(getattr(self.inner, "prompts", {}) or {})
+
     def encode_query(self, texts: list[str]) -> np.ndarray:
         started = time.perf_counter()
         vectors = encode_queries(self.inner, texts)
