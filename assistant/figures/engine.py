@@ -9,7 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant.errors import KnowledgeError
 from assistant.figures.decide import Decision, decide
+from assistant.figures.detect import FigureQuestionDetector
 from assistant.figures.features import Candidates, FactView
 from assistant.figures.parse import Query, QuestionReader
 from assistant.figures.phrase import Phraser, value_of
@@ -48,6 +50,11 @@ class FigureEngine:
         self.view = FactView(self.df, corpus, self.reader, self._vectors(cache_dir))
         self.values = [float(value_of(r)) for _, r in self.df.iterrows()]
         self.ranker = ranker or Ranker.load(knowledge_dir)
+        try:
+            self.detector: FigureQuestionDetector | None = FigureQuestionDetector(knowledge_dir)
+        except KnowledgeError as exc:
+            log.warning("%s Les indices du lexique décident seuls.", exc)
+            self.detector = None
         self.phraser = Phraser(self.df, corpus, {k: op.name for k, op in self.operators.items()})
 
     def _vectors(self, cache_dir: Path | None) -> np.ndarray | None:
@@ -81,7 +88,10 @@ class FigureEngine:
     # --- the steps -------------------------------------------------------------------------------
 
     def is_figure_question(self, text: str) -> bool:
-        return self.reader.is_figure_question(text)
+        """The lexicon's cues and the learned classifier agree (see detect.py)."""
+        if not self.reader.is_figure_question(text):
+            return False
+        return self.detector is None or self.detector.probability(text) >= 0.5
 
     def parse(self, text: str) -> Query:
         return self.reader.parse(text)
