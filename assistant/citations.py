@@ -12,8 +12,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
 from assistant.records import Citation, Hit
-from assistant.text import stem, words
 from ingest.chunks import sentence_spans
+from ingest.text import stem, words
 
 MIN_WORDS = 4  # a shorter "sentence" is a label or a table cell ("bilan"): quoted only when nothing else is
 # Weight of the dense side in a sentence's score (lexical share gets 1 - w); chosen with

@@ -11,8 +11,8 @@ from pathlib import Path
 from assistant.errors import KnowledgeError
 from assistant.operators import Operator, load_operators
 from assistant.records import Answer, Citation
-from assistant.text import fold
 from ingest.corpus import Corpus
+from ingest.text import fold
 
 
 @dataclass(frozen=True)

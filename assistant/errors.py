@@ -2,31 +2,10 @@
 
 from __future__ import annotations
 
+from ingest.errors import CepError, DocumentError, IndexUnavailable, KnowledgeError, ModelUnavailable
 
-class CepError(Exception):
-    """Base class of every error the assistant reports to a user."""
+__all__ = ["CepError", "DocumentError", "IndexUnavailable", "InvalidQuestion", "KnowledgeError", "ModelUnavailable"]
 
 
 class InvalidQuestion(CepError):
     """The question cannot be answered as typed (empty, too long, no words)."""
-
-
-class DocumentError(CepError):
-    """A document could not be read (corrupt, encrypted, empty, wrong encoding...)."""
-
-    def __init__(self, name: str, reason: str) -> None:
-        super().__init__(f"Le document « {name} » n'a pas pu être lu : {reason}")
-        self.name = name
-        self.reason = reason
-
-
-class KnowledgeError(CepError):
-    """A knowledge file (operators, rules, lexicon) is invalid; names the file and row."""
-
-
-class IndexUnavailable(CepError):
-    """The index on disk is missing, corrupt or built for another model or corpus."""
-
-
-class ModelUnavailable(CepError):
-    """The embedding model cannot be loaded."""

@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from assistant.errors import InvalidQuestion, KnowledgeError
-from assistant.text import fold
+from ingest.text import fold
 
 _WORD = re.compile(r"[\w\u00c0-\u024f%²]+", re.UNICODE)
 _SHORT = re.compile(r"[\w\u00c0-\u024f%²]+(?!['\u2019\w])", re.UNICODE)  # not "c" of "c'est": an elision

@@ -24,10 +24,10 @@ from assistant.normalize import (
 from assistant.questions import defines, definition_term
 from assistant.records import Answer, Hit
 from assistant.settings import Settings
-from assistant.text import stem, words
 from index.encoders import Encoder, make_encoder
 from index.store import HybridIndex, build_atomically, current_build, is_fresh, top_rows
 from ingest.corpus import Corpus, fingerprint, load_corpus
+from ingest.text import stem, words
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]
@@ -271,7 +271,7 @@ def build_index(settings: Settings, corpus: Corpus, encoder: Encoder, progress: 
     try:
         from ingest.facts import extract_facts
 
-        hooks.append(lambda folder: extract_facts(corpus).save(folder / "facts"))
+        hooks.append(lambda folder: extract_facts(corpus, settings.knowledge_dir).save(folder / "facts"))
     except ImportError:  # figures engine not installed
         pass
     return build_atomically(
@@ -313,7 +313,7 @@ def _engines(settings: Settings, corpus: Corpus, folder: Path, encoder: Encoder 
             facts = FactTables.load(facts_dir)
         except KnowledgeError as exc:  # absent or from another version: extract again, in memory
             log.warning("%s", exc)
-            facts = extract_facts(corpus)
+            facts = extract_facts(corpus, settings.knowledge_dir)
         figures = FigureEngine(facts, corpus, settings.knowledge_dir, encoder, folder / "facts")
     except ImportError:
         log.info("Moteur des chiffres absent.")

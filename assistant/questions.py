@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from assistant.text import clean_markup, fold
+from ingest.text import clean_markup, fold
 
 _DEFINITION = re.compile(
     r"(?:qu'?\s?est[- ]ce (?:que|qu')\s*|c'?est quoi\s+|c'est quoi\s+|que (?:signifie|veut dire)\s+|"

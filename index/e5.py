@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.errors import ModelUnavailable
+from ingest.errors import ModelUnavailable
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total), as in ingest and index
 

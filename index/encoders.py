@@ -11,10 +11,10 @@ from typing import Protocol
 
 import numpy as np
 
-from assistant.errors import ModelUnavailable
-from assistant.text import tokens
 from index.e5 import MODEL_NAMES as E5_NAMES
 from index.e5 import Progress, ensure_e5_model
+from ingest.errors import ModelUnavailable
+from ingest.text import tokens
 
 
 class Encoder(Protocol):

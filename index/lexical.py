@@ -11,7 +11,7 @@ import numpy as np
 from rapidfuzz import fuzz, process
 from scipy import sparse
 
-from assistant.text import stem, words
+from ingest.text import stem, words
 
 
 @dataclass

@@ -15,13 +15,13 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.errors import IndexUnavailable
-from assistant.records import Chunk, Hit
-from assistant.text import clean_markup
 from index.dense import DenseIndex
 from index.encoders import Encoder
 from index.lexical import LexicalIndex
 from ingest.chunks import passage_sentences
+from ingest.errors import IndexUnavailable
+from ingest.records import Chunk, Hit
+from ingest.text import clean_markup
 
 log = logging.getLogger(__name__)
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from assistant.records import Chunk, DocumentInfo, content_id
-from assistant.text import clean_markup
 from ingest.readers import continues, is_item
+from ingest.records import Chunk, DocumentInfo, content_id
 from ingest.sections import LineInfo
+from ingest.text import clean_markup
 
 CHUNK_VERSION = "6"  # bump when chunking changes, so indexes are rebuilt
 DEFAULT_TARGET_CHARS = 1000  # tune_retrieval.py --sizes 700,1000,1400 (e5, hybrid): 0.847, 0.871, 0.853
@@ -67,9 +67,7 @@ def _merge_tables(blocks: list[Block]) -> list[Block]:
     return out
 
 
-def chunk_document(
-    info: DocumentInfo, lines: list[LineInfo], target_chars: int = DEFAULT_TARGET_CHARS
-) -> list[Chunk]:
+def chunk_document(info: DocumentInfo, lines: list[LineInfo], target_chars: int = DEFAULT_TARGET_CHARS) -> list[Chunk]:
     """Chunks of about target_chars per section; a block is never split."""
     by_number = {li.number: li for li in lines}
     chunks: list[Chunk] = []

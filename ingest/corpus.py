@@ -9,10 +9,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from assistant.errors import DocumentError, KnowledgeError
-from assistant.records import Chunk, Citation, DocumentInfo
 from ingest.chunks import CHUNK_VERSION, DEFAULT_TARGET_CHARS, chunk_document
+from ingest.errors import DocumentError, KnowledgeError
 from ingest.readers import SUPPORTED_SUFFIXES, read_file
+from ingest.records import Chunk, Citation, DocumentInfo
 from ingest.sections import LineInfo, annotate
 
 log = logging.getLogger(__name__)
@@ -113,9 +113,7 @@ def _default_info(path: Path, lines: list[LineInfo]) -> DocumentInfo:
     return DocumentInfo(name=path.name, title=title, kind="document ajouté", source_name=path.name)
 
 
-def load_corpus(
-    folder: Path, target_chars: int = DEFAULT_TARGET_CHARS, progress: Progress | None = None
-) -> Corpus:
+def load_corpus(folder: Path, target_chars: int = DEFAULT_TARGET_CHARS, progress: Progress | None = None) -> Corpus:
     """Read every document of a folder; an unreadable one is reported and skipped."""
     manifest = load_manifest(folder)
     files = document_files(folder)

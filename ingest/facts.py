@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from assistant.errors import KnowledgeError
-from assistant.records import content_id
-from assistant.text import clean_markup, fold, sentences
+from ingest.errors import KnowledgeError
 from ingest.numbers import Quantity, find_quantities
 from ingest.operators import Operator, load_operators
+from ingest.records import content_id
+from ingest.text import clean_markup, fold, sentences
 
 log = logging.getLogger(__name__)
 
@@ -1047,12 +1047,8 @@ def build_comparison(facts: pd.DataFrame, operators: dict[str, Operator]) -> pd.
     return _typed(pd.DataFrame(rows, columns=list(COMPARISON_COLUMNS)), COMPARISON_COLUMNS)
 
 
-def extract_facts(corpus, knowledge_dir: Path | None = None) -> FactTables:
+def extract_facts(corpus, knowledge_dir: Path) -> FactTables:
     """Every table and every number of a corpus, with what each is about; bad tables are reported and skipped."""
-    if knowledge_dir is None:
-        from assistant.settings import Settings
-
-        knowledge_dir = Settings().knowledge_dir
     ex = _Extractor(corpus, knowledge_dir)
     ex.run()
     facts = _typed(pd.DataFrame(ex.rows, columns=list(FACT_COLUMNS)), FACT_COLUMNS)

@@ -9,9 +9,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from assistant.errors import KnowledgeError
-from assistant.records import OPERATOR_IDS
-from assistant.text import clean_markup, fold
+from ingest.errors import KnowledgeError
+from ingest.records import OPERATOR_IDS
+from ingest.text import clean_markup, fold
 
 if TYPE_CHECKING:
     from ingest.corpus import Corpus

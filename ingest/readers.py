@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from assistant.errors import DocumentError
+from ingest.errors import DocumentError
 
 log = logging.getLogger(__name__)
 

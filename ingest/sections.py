@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz
 
-from assistant.text import clean_markup, fold
 from ingest.readers import RawLine, is_item
+from ingest.text import clean_markup, fold
 
 SEPARATOR = " › "
 

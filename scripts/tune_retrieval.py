@@ -153,9 +153,7 @@ def main() -> None:
     for size, least in itertools.product([int(s) for s in args.sizes.split(",")], min_chars):
         corpus = load_corpus(settings.corpus_dir, target_chars=size)
         started = time.perf_counter()
-        index = HybridIndex.build(
-            corpus.chunks, encoder, sentences=not args.no_sentences, sentence_min_chars=least
-        )
+        index = HybridIndex.build(corpus.chunks, encoder, sentences=not args.no_sentences, sentence_min_chars=least)
         encoder.save()
         took = time.perf_counter() - started
         print(

@@ -54,7 +54,6 @@ En 2022, en Occitanie, Pôle Emploi a enregistré **181 204** entrées en CEP.
 """
 
 
-
 def engine_for(tmp_path_factory, docs: dict[str, str]) -> FigureEngine:
     """A figure engine over documents made in a temporary folder, with the model the ranker was fitted with:
     its similarities are features, a fake encoder's would be out of range."""

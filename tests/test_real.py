@@ -77,7 +77,7 @@ def _shown(answer) -> list[float]:
 
 
 def test_figure_follow_ups_keep_the_context(real: Assistant) -> None:
-    """"et en 2020 ?" and "et pour l'APEC ?" reuse the previous figure question with the slot they change."""
+    """ "et en 2020 ?" and "et pour l'APEC ?" reuse the previous figure question with the slot they change."""
     first = real.ask("Entrées CEP Pôle emploi Occitanie 2021 ?")
     assert 175837 in _shown(first)
     year = real.ask("et en 2020 ?", previous=first)

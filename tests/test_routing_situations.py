@@ -14,8 +14,8 @@ from assistant.routing.engine import EXAMPLES
 from assistant.routing.examples import load_examples
 from assistant.routing.situation import pattern_words
 from assistant.settings import Settings
-from assistant.text import fold
 from ingest.corpus import load_corpus
+from ingest.text import fold
 
 # Measured: 0.986 of (bank example, word of 6 letters or more) pairs keep the same facts after one
 # typo in that word (0.716 with the former hand-listed vocabulary); the floor leaves a margin.

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from assistant.errors import InvalidQuestion
 from assistant.normalize import clean_input, expand_shorthand, load_lexicon, search_query
 from assistant.settings import KNOWLEDGE_DIR
-from assistant.text import clean_markup, fold, join_numbers, tokens, words
+from ingest.text import clean_markup, fold, join_numbers, tokens, words
 
 SPACES = [" ", "\u00a0", "\u202f"]
 

@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 
 from assistant.app.render import scope_label
-from assistant.text import fold
+from ingest.text import fold
 
 THOUSANDS = "\u202f"  # narrow no-break space, the French thousands separator
 # Vega-Lite number locale for the charts (d3-format): "1 000 000" and "2,5", never "1,000,000".

@@ -20,8 +20,8 @@ from rapidfuzz import fuzz
 
 from assistant.errors import CepError, KnowledgeError
 from assistant.records import Answer, Citation
-from assistant.text import clean_markup, fold
 from ingest.corpus import Corpus
+from ingest.text import clean_markup, fold
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from assistant.citations import locator
 from assistant.records import Answer, Citation, OperatorChoice
-from assistant.text import clean_markup
+from ingest.text import clean_markup
 
 # Any ASCII punctuation mark may be backslash-escaped in CommonMark; escaping those that build markup
 # also breaks bare-URL autolinks ("http\:\/\/…", "www\.…"), Streamlit's "$…$" math and ":color[…]".

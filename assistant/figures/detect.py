@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 
 from assistant.errors import KnowledgeError
-from assistant.text import fold
+from ingest.text import fold
 
 FIGURE_QUESTIONS = Path("training") / "figure_questions.jsonl"
 EXAMPLES = "routing_examples.jsonl"

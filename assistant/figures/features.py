@@ -11,7 +11,7 @@ import pandas as pd
 
 from assistant.figures.parse import UNIT_FAMILIES, Query, QuestionReader, has
 from assistant.records import Hit
-from assistant.text import STOP_WORDS, clean_markup, fold, stem, tokens
+from ingest.text import STOP_WORDS, clean_markup, fold, stem, tokens
 
 FEATURES = (
     "coverage",  # share of the question's weighted words found around the number (graded by distance)

@@ -9,10 +9,10 @@ from dataclasses import dataclass, field, replace
 
 from rapidfuzz import fuzz, process
 
-from assistant.text import STOP_WORDS, clean_markup, fold, stem, tokens
 from ingest.facts import Entities, Lexicon, years_in
 from ingest.numbers import find_quantities
 from ingest.operators import Operator
+from ingest.text import STOP_WORDS, clean_markup, fold, stem, tokens
 
 # Units a question may ask for, and the fact units that answer each.
 UNIT_FAMILIES: dict[str, set[str]] = {

@@ -9,7 +9,7 @@ import pandas as pd
 from assistant.figures.decide import Choice, Decision
 from assistant.figures.parse import Query
 from assistant.records import Answer, Citation, Figure, FigureCandidate
-from assistant.text import clean_markup
+from ingest.text import clean_markup
 
 SCOPE_NAMES = {"occitanie": "Occitanie", "national": "niveau national"}
 MISSING = {

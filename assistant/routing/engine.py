@@ -26,9 +26,9 @@ from assistant.routing.situation import (
     situation_from_fields,
     with_fields,
 )
-from assistant.text import fold
 from index.encoders import Encoder
 from ingest.corpus import Corpus
+from ingest.text import fold
 
 MAX_CITATIONS = 6
 _WORD = re.compile(r"[a-z]+")

@@ -14,8 +14,8 @@ from typing import Any
 from assistant.errors import KnowledgeError
 from assistant.records import OPERATOR_IDS
 from assistant.routing.situation import FIELD_SPECS, Situation, with_fields
-from assistant.text import clean_markup
 from ingest.corpus import Corpus
+from ingest.text import clean_markup
 
 NONE_DESIGNATED = ""  # primary of a rule that records the documents' silence
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")

@@ -15,7 +15,7 @@ from rapidfuzz.distance import OSA
 from assistant.errors import KnowledgeError
 from assistant.operators import Operator
 from assistant.records import OPERATOR_IDS
-from assistant.text import clean_markup, fold
+from ingest.text import clean_markup, fold
 
 Status = Literal["salarie_prive", "demandeur_emploi", "independant", "agent_public", "etudiant"]
 STATUSES: tuple[str, ...] = ("salarie_prive", "demandeur_emploi", "independant", "agent_public", "etudiant")

@@ -14,7 +14,7 @@ from assistant.app.session import Turn, idle_check_every, idle_seconds, is_idle,
 from assistant.app.views.common import AppContext, answer_question, log
 from assistant.normalize import expand_shorthand
 from assistant.records import Answer
-from assistant.text import clean_markup
+from ingest.text import clean_markup
 
 TURNS, STEP, INPUT_GENERATION, LAST_ACTIVITY = "kiosk-turns", "kiosk-step", "kiosk-input-generation", "last-activity"
 
