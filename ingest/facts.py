@@ -22,7 +22,13 @@ from ingest.text import clean_markup, fold, sentences
 log = logging.getLogger(__name__)
 
 LEXICON_FILE = "figure_lexicon.toml"
-FACTS_VERSION = 5  # bump when extraction changes: it is part of the corpus fingerprint
+# A table's notes ("* bénéficiaires : nombre d'individus différents…") stand within this many lines under it:
+# 7 to 12 in the built-in report (two tables often share one note block), so 15 leaves room.
+NOTE_WINDOW = 15
+# How far after a number its clause may name its territory ("… des entrées en CEP tout opérateur confondu en
+# Occitanie"): the longest such clause of the built-in report runs 75 characters; 40 missed it.
+CLAUSE_SPAN = 120
+FACTS_VERSION = 7  # bump when extraction changes: it is part of the corpus fingerprint
 
 # Declared schemas: the saved tables always have these columns with these dtypes.
 FACT_COLUMNS: dict[str, str] = {
@@ -470,9 +476,27 @@ class _TableFacts:
             out.append(li)
         return out
 
+    def _notes(self, doc, last_line: int, labels: Iterable[str]) -> dict[str, str]:
+        """What a starred label means, from the note under its table: "Bénéficiaires*" with
+        "* bénéficiaires : nombre d'individus différents…" or "Bénéficiaires* : nombre d'individus…"."""
+        starred = {x for x in labels if x.endswith("*") and x.rstrip("*").strip()}
+        if not starred:
+            return {}
+        after = [li for li in doc.lines if last_line < li.number <= last_line + NOTE_WINDOW and li.text.strip()]
+        out: dict[str, str] = {}
+        for label in starred:
+            key = re.escape(label.rstrip("*").strip())
+            for li in after:
+                m = re.search(rf"(?:^\*+\s*{key}|{key}\s*\*+)\s*:\s*(.+)", li.text.strip(), re.IGNORECASE)
+                if m:
+                    out[label] = clean_markup(m.group(1)).strip()
+                    break
+        return out
+
     def table_facts(self, doc, record: TableRecord, block: _Block, has_header: bool, cap: _Ctx, sect: _Ctx) -> None:
         rows = [[_cell(c) for c in r] for r in block.rows]
         header = rows[0] if has_header else []
+        notes = self._notes(doc, record.last_line, [c for r in rows for c in r])
         body = (
             list(zip(block.lines[1:], rows[1:], strict=True))
             if has_header
@@ -508,10 +532,11 @@ class _TableFacts:
                         cells,
                         _Ctx([], cap.scope, cap.years) if shared else cap,
                         _Ctx([], sect.scope, sect.years) if shared else sect,
+                        " ".join(notes[x] for x in (row_label, column) if x in notes),
                     )
 
     def table_fact(
-        self, doc, record, number, q: Quantity, row_label, column, group, cells, cap: _Ctx, sect: _Ctx
+        self, doc, record, number, q: Quantity, row_label, column, group, cells, cap: _Ctx, sect: _Ctx, note: str = ""
     ) -> None:
         e = self.entities
         own = fold(f"{column} {row_label} {group}")
@@ -546,7 +571,7 @@ class _TableFacts:
             context=li.context if li else "",
             q=q,
             sentence=sentence,
-            near=f"{group} {row_label} {column}".strip(),
+            near=f"{group} {row_label} {column} {note}".strip(),
             label=label,
             operator=ops[0] if ops else "",
             operators=all_ops,
@@ -596,7 +621,7 @@ class _ProseFacts:
                 prev_end = kept[i - 1].end if i else 0
                 next_start = kept[i + 1].start if i + 1 < len(kept) else len(sent)
                 before, after = sent[prev_end : q.start], sent[q.end : next_start]
-                scope, scopes = self._scope(sent, before, after, resp.get(i))
+                scope, scopes = self._scope(sent, before, after, resp.get(i), bool(i))
                 scope_src = "sentence" if scope else ""
                 if not scope:
                     scope, scope_src = (sect.scope, "section") if sect.scope else ("", "")
@@ -678,7 +703,7 @@ class _ProseFacts:
             return {}
         return {i: scopes[k] for k, i in enumerate(after[: len(scopes)])}
 
-    def _scope(self, sent: str, before: str, after: str, forced: str | None) -> tuple[str, list[str]]:
+    def _scope(self, sent: str, before: str, after: str, forced: str | None, multi: bool) -> tuple[str, list[str]]:
         e = self.entities
         all_found = list(dict.fromkeys(k for k, _, _ in e.scope_mentions(fold(sent))))
         if forced:
@@ -686,10 +711,11 @@ class _ProseFacts:
         # right after the number, in the same clause: "19.22 % sur l'Occitanie", "41 % au niveau national"
         fa = fold(after)
         clause = re.split(r"[,;:(]|\bcontre\b|\bet\b|\bvs\b", fa, maxsplit=1)[0]
-        m = e.scope_mentions(clause[:40])
+        m = e.scope_mentions(clause[:CLAUSE_SPAN])
         if m:
             return m[0][0], [m[0][0]]
-        fb = fold(before)
+        # before the number, only its own clause: "… au niveau national et 68.86 % …" is not about the national
+        fb = re.split(r"[,;:(]|\bcontre\b|\bet\b|\bvs\b", fold(before))[-1] if multi else fold(before)
         found = e.scope_mentions(fb)
         main = [
             k

@@ -113,12 +113,32 @@ def _unit_of(m: re.Match[str]) -> str:
     return "count"
 
 
+# Digits that name rather than count: "Covid-19", "SPH-3" (a word, a hyphen, digits), a date or a time
+# ("13/02/2019", "09:00", "07.04.22"), a phone number or a code written with a leading zero ("01", "05 61").
+_NAMING_BEFORE = re.compile(r"[^\W\d_]-$")
+_NAMING_AFTER = re.compile(r"/\d{1,2}/\d|:\d{2}|\.\d{2}\.\d")
+_LEADING_ZERO = re.compile(r"0\d")
+_PHONE = re.compile(rf"(?<!\d)0\d(?:[{SPACES}.-]?\d{{2}}){{4}}(?!\d)")
+
+
+def _names_something(text: str, m: re.Match[str]) -> bool:
+    start = m.start("sign") if m.group("sign") else m.start("num")
+    if _NAMING_BEFORE.search(text[max(0, start - 2) : start + (1 if m.group("sign") else 0)]):
+        return True
+    if _NAMING_AFTER.match(text, m.end("num")) or text[max(0, start - 1) : start] == ":":
+        return True
+    return bool(_LEADING_ZERO.match(m.group("num")))
+
+
 def find_quantities(text: str) -> list[Quantity]:
     """Every number of a text with its unit, in order (years and ordinals included; callers filter)."""
     out: list[Quantity] = []
+    phones = [p.span() for p in _PHONE.finditer(text)]
     for m in QUANTITY.finditer(text):
         number = m.group("num")
         end = m.end()
+        if _names_something(text, m) or any(a <= m.start("num") < b for a, b in phones):
+            continue
         # "1er", "3e trimestre", "2ème": an ordinal, not a quantity.
         after = text[m.end("num") : m.end("num") + 4]
         if not m.group("ratio") and _unit_of(m) == "count" and re.match(r"(?:er|ère|re|e|ème|eme|nd|nde)\b", after):

@@ -9,8 +9,10 @@ out of the fit (k folds, a question and its "answer removed" copy always in the 
   - the precision/coverage curve of "state one number" by probability level;
   - answer_level: the lowest level whose cross-validated wrong rate (numbers stated that are not the
     gold, over all questions) stays at or under 2 %;
-  - absent_level: the lowest "none" probability at which at most 5 % of answerable questions are told
-    the figure is absent, and how many "answer removed" copies it then catches.
+  - absent_level and weak_level: a "none" probability at or above which, or a best-value probability
+    under which, the figure is said not to be in the documents; chosen together to catch the most
+    unanswerable questions (real ones and "answer removed" copies) while telling at most 5 % of answerable
+    questions the figure is absent.
 The fitted weights, levels and curve go to knowledge/figure_ranker.json.
 """
 
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import pickle
 import sys
 import time
 from pathlib import Path
@@ -27,6 +30,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from assistant.figures.decide import is_absent  # noqa: E402
 from assistant.figures.engine import FigureEngine  # noqa: E402
 from assistant.figures.rank import RANKER_FILE, Example, Ranker, fit, value_probabilities  # noqa: E402
 from assistant.normalize import clean_input, expand_shorthand  # noqa: E402
@@ -104,7 +108,7 @@ def cross_validate(items: list[dict], folds: int, l2: float) -> tuple[list[dict]
     return real, removed
 
 
-def levels(all_real: list[dict], removed: list[dict]) -> tuple[float, float, list[dict]]:
+def levels(all_real: list[dict], removed: list[dict]) -> tuple[float, float, float, list[dict]]:
     real = [r for r in all_real if not r["absent_gold"]]
     n = len(real)
     grid = [round(float(x), 2) for x in np.arange(0.05, 1.0, 0.05)]
@@ -125,12 +129,25 @@ def levels(all_real: list[dict], removed: list[dict]) -> tuple[float, float, lis
         if point["wrong"] <= WRONG_TARGET:
             answer_level = point["level"]
             break
-    absent_level = 1.0
-    for t in grid:
-        if sum(r["p_none"] >= t and r["p_none"] > r["p_top"] for r in real) / n <= ABSENT_BUDGET:
-            absent_level = t
-            break
-    return answer_level, absent_level, curve
+    absent_level, weak_level = absent_levels(real, [r for r in all_real if r["absent_gold"]], removed)
+    return answer_level, absent_level, weak_level, curve
+
+
+def absent_levels(real: list[dict], absent: list[dict], removed: list[dict]) -> tuple[float, float]:
+    """The two "not in the documents" levels, chosen together: catch the most questions whose answer is not in
+    the documents (real ones and "answer removed" copies, each counted as a share) while telling at most
+    ABSENT_BUDGET of the answerable questions that the figure is absent (they still see the closest numbers)."""
+    best = (-1.0, 0.0, 1.0, 0.0)
+    for a in [round(float(x), 2) for x in np.arange(0.05, 1.0, 0.05)] + [1.01]:
+        for w in [round(float(x), 3) for x in np.arange(0.0, 0.205, 0.005)]:
+            told = sum(is_absent(r["p_top"], r["p_none"], a, w) for r in real) / max(len(real), 1)
+            if told > ABSENT_BUDGET:
+                continue
+            caught = sum(is_absent(r["p_top"], r["p_none"], a, w) for r in absent) / max(len(absent), 1)
+            caught += sum(is_absent(r["p_top"], r["p_none"], a, w) for r in removed) / max(len(removed), 1)
+            if (caught, -told) > (best[0], -best[1]):
+                best = (caught, told, a, w)
+    return best[2], best[3]
 
 
 def main() -> None:
@@ -139,6 +156,7 @@ def main() -> None:
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--l2", type=float, default=1.0)
     ap.add_argument("--dry-run", action="store_true", help="report only, do not write the ranker")
+    ap.add_argument("--save-examples", type=Path, help="also pickle the candidates of each question (for analysis)")
     args = ap.parse_args()
     started = time.perf_counter()
     settings = Settings.from_env()
@@ -150,27 +168,33 @@ def main() -> None:
     )
     rows = [json.loads(line) for line in args.questions.read_text(encoding="utf-8").splitlines() if line.strip()]
     items = build_examples(engine, assistant, rows)
+    if args.save_examples:
+        args.save_examples.write_bytes(pickle.dumps(items))
     found = sum(it["positive"].any() for it in items)
     n_gold = sum(it["row"]["number"] is not None for it in items)
     print(f"{n_gold} questions chiffrées, réponse parmi les candidats : {found} ({found / n_gold:.1%})")
+    print(f"candidats construits en {time.perf_counter() - started:.0f} s")
     real, removed = cross_validate(items, args.folds, args.l2)
-    answer_level, absent_level, curve = levels(real, removed)
+    answer_level, absent_level, weak_level, curve = levels(real, removed)
     by_set: dict[str, dict] = {}
     for r in real:
         if r["absent_gold"]:
             continue
         s = by_set.setdefault(r["set"], {"n": 0, "strict": 0, "wrong": 0, "shown": 0, "absent": 0})
         s["n"] += 1
-        absent = r["p_none"] >= absent_level and r["p_none"] > r["p_top"]
+        absent = is_absent(r["p_top"], r["p_none"], absent_level, weak_level)
         answered = r["p_top"] >= answer_level and not absent
         s["strict"] += answered and r["correct"]
         s["wrong"] += answered and not r["correct"]
         s["shown"] += r["shown"]
         s["absent"] += absent
-    caught = sum(r["p_none"] >= absent_level and r["p_none"] > r["p_top"] for r in removed)
+    caught = sum(is_absent(r["p_top"], r["p_none"], absent_level, weak_level) for r in removed)
     absent_real = [r for r in real if r["absent_gold"]]
-    absent_caught = int(sum(r["p_none"] >= absent_level and r["p_none"] > r["p_top"] for r in absent_real))
-    absent_answered = int(sum(r["p_top"] >= answer_level for r in absent_real))
+    absent_caught = int(sum(is_absent(r["p_top"], r["p_none"], absent_level, weak_level) for r in absent_real))
+    absent_answered = sum(
+        r["p_top"] >= answer_level and not is_absent(r["p_top"], r["p_none"], absent_level, weak_level)
+        for r in absent_real
+    )
     answerable = [r for r in real if not r["absent_gold"]]
     report = {
         "questions": int(n_gold),
@@ -185,6 +209,7 @@ def main() -> None:
         "absent_questions_given_a_number_cv": absent_answered,
         "answer_level": answer_level,
         "absent_level": absent_level,
+        "weak_level": weak_level,
         "removed_answer_caught": round(caught / max(len(removed), 1), 3),
         "by_set_cv": {
             k: {m: round(v / s["n"], 3) if m != "n" else v for m, v in s.items()} for k, s in sorted(by_set.items())
@@ -198,7 +223,8 @@ def main() -> None:
         print(f"{p['level']:.2f}    {p['answered']:.3f}    {p['precision']:.3f}     {p['wrong']:.3f}")
     if not args.dry_run:
         ranker = fit(lists_of(items), args.l2)
-        ranker.answer_level, ranker.absent_level, ranker.report = answer_level, absent_level, report
+        ranker.answer_level, ranker.absent_level, ranker.weak_level = answer_level, absent_level, weak_level
+        ranker.report = report
         ranker.save(settings.knowledge_dir / RANKER_FILE)
         print(f"écrit : {settings.knowledge_dir / RANKER_FILE}")
     print(f"{time.perf_counter() - started:.0f} s")

@@ -23,11 +23,17 @@ En Bretagne
 Pôle Emploi\t12 345\t11 000\t20 500
 APEC\t1 200\t1 100\t1 900
 
+* bénéficiaires : nombre d'individus différents suivis en 2023
+
 En 2023, en Bretagne, l'APEC a enregistré **1 200** entrées en CEP.
 
 Le délai moyen du premier rendez-vous est de 4,5 jours.
 
 - 62,59 % des bénéficiaires de la Mission Locale sont des femmes.
+
+Représentant 8,5 % des entrées de l'APEC au niveau national et 4,25 % des entrées tous opérateurs confondus en Bretagne.
+
+La crise du Covid-19 a freiné l'accueil. Tél. : 02 99 12 34 56.
 """
 
 BROKEN = """Note
@@ -65,6 +71,17 @@ def test_tables_and_prose(corpus) -> None:
     assert facts[facts["unit"] == "days"]["value"].tolist() == [4.5]
     women = facts[facts["unit"] == "percent"].iloc[0]
     assert women["value"] == 62.59 and women["kind"] == "list" and women["operator"] == "mission_locale"
+
+
+def test_clauses_notes_and_codes(corpus) -> None:
+    """Each number of a paired sentence gets its own territory; a starred column brings its note; digits that
+    name something (Covid-19, a phone number) are no facts."""
+    facts = extract_facts(corpus, KNOWLEDGE_DIR).facts
+    scope = dict(zip(facts["value"], facts["scope"], strict=True))
+    assert scope[8.5] == "national" and scope[4.25] == "other:bretagne"
+    people = facts[(facts["value"] == 20500)].iloc[0]
+    assert "individus différents" in people["near"]
+    assert not {19, 2, 99, 12, 34, 56} & set(facts["value"])
 
 
 def test_save_load_keeps_schema(corpus, tmp_path: Path) -> None:

@@ -203,6 +203,9 @@ def test_decision_levels() -> None:
     assert unsure.kind == "candidates" and len(unsure.choices) == 2  # a coin toss: both shown
     empty = decide(ranker, Candidates([], np.zeros((0, d)), np.zeros(g), [(3, ["year"], 0.9)]), [])
     assert empty.kind == "absent" and empty.missing == ["year"]
+    ranker.weak_level = 0.6  # a coin toss between two weak candidates: the figure is most likely not given
+    weak = decide(ranker, Candidates([10, 11], np.zeros((2, d)), np.zeros(g), []), [1.0, 2.0])
+    assert weak.kind == "absent" and [c.fact for c in weak.choices] == [10, 11]  # still shown, as leads
 
 
 def test_fitted_ranker_file_is_valid() -> None:

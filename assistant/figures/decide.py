@@ -53,7 +53,7 @@ def decide(
         same = [cands.rows[j] for j in np.argsort(-p) if values[j] == value and j != k][:2]
         choices.append(Choice(value, prob, cands.rows[k], tuple(same)))
     best = choices[0]
-    if p_none >= ranker.absent_level and p_none > best.probability:
+    if is_absent(best.probability, p_none, ranker.absent_level, ranker.weak_level):
         return Decision("absent", choices[:MAX_SHOWN], p_none, _missing(cands))
     if other_years is not None:
         years = set(other_years(best.fact))
@@ -63,6 +63,12 @@ def decide(
     if best.probability >= ranker.answer_level:
         return Decision("answer", choices[:1], p_none, [])
     return Decision("candidates", choices[:MAX_SHOWN], p_none, [])
+
+
+def is_absent(p_best: float, p_none: float, absent_level: float, weak_level: float) -> bool:
+    """The documents most likely do not give the figure: "none" is likely, or the best value is very unlikely.
+    Both levels are calibrated together by cross-validation (scripts/fit_figure_ranker.py)."""
+    return (p_none >= absent_level and p_none > p_best) or p_best < weak_level
 
 
 def _missing(cands: Candidates) -> list[str]:

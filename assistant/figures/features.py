@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from assistant.figures.parse import UNIT_FAMILIES, Query, QuestionReader, has
 from assistant.records import Hit
+from ingest.facts import years_in
 from ingest.text import STOP_WORDS, clean_markup, fold, stem, tokens
 
 FEATURES = (
@@ -34,6 +35,7 @@ FEATURES = (
     "year_primary",  # the year asked is the number's own year
     "year_secondary",  # ... one of the years of its sentence
     "year_unasked_old",  # no year asked, the number is about an earlier year than the newest in the corpus
+    "year_inherited_other",  # the year asked is not the one its caption, section or document gives it
     "unit_asked",  # the unit asked (percent, days...) is the number's unit
     "unit_rare",  # ... and it is a rare unit (money, area, score)
     "percent_unasked",  # no unit asked ("combien") and the number is a share
@@ -127,6 +129,8 @@ class FactView:
         self.ops = [set(filter(None, str(x).split(","))) for x in facts["operators"]]
         self.scopes = [set(filter(None, str(x).split(","))) for x in facts["scopes"]]
         self.years = [{int(y) for y in str(x).split(",") if y.strip().isdigit()} for x in facts["years"]]
+        # years named around a fact: its year may be one of them though extraction gave it another
+        self.nearby_years = [set(years_in(f"{self.around[i]} {r.context}")) for i, r in enumerate(self.rows)]
         self.metrics = [reader.metrics_in(str(r.near)) for r in self.rows]
         self.sent_metrics = [reader.metrics_in(f"{r.sentence} {self.around[i]}") for i, r in enumerate(self.rows)]
         self.caption_metrics = [
@@ -138,14 +142,51 @@ class FactView:
         for i, r in enumerate(self.rows):
             self.by_line.setdefault((str(r.document), int(r.line)), []).append(i)
         self.vectors = vectors  # (n_facts, 3, dim): clause, sentence, headings; None without a model
+        self._index_words()
+
+    def _index_words(self) -> None:
+        """Word sets as sparse fact × word matrices, and per-fact columns as arrays: features are computed for
+        all candidates at once (a figure question scores about a thousand facts)."""
+        fields = (self.before, self.near, self.sent, self.line, self.ctx, self.own)
+        vocab: dict[str, int] = {}
+        for sets in fields:
+            for words in sets:
+                for w in words:
+                    vocab.setdefault(w, len(vocab))
+        self.vocab = vocab
+        n = len(self.rows)
+
+        def matrix(sets: list[set[str]]) -> sparse.csc_matrix:
+            rows = [i for i, ws in enumerate(sets) for _ in ws]
+            cols = [vocab[w] for ws in sets for w in ws]
+            return sparse.csc_matrix((np.ones(len(cols), dtype=np.float32), (rows, cols)), shape=(n, len(vocab)))
+
+        self.words_in = [matrix(sets) for sets in fields]  # before, near, sentence, line, headings, own
+        col = self.df
+        self.a_operator = col["operator"].astype(str).to_numpy()
+        self.a_op_own = col["operator_source"].isin(["sentence", "table"]).to_numpy()
+        self.a_scope_own = col["scope_source"].isin(["sentence", "table", "caption"]).to_numpy()
+        self.a_year = col["year"].to_numpy(dtype=np.float64)
+        self.a_table = (col["kind"] == "table").to_numpy()
+        self.a_percent = (col["unit"] == "percent").to_numpy()
+        self.a_counted = np.array(self.counted, dtype=object)
+        self.a_n_numbers = np.log1p(np.array(self.n_numbers, dtype=np.float64))
+        self.a_first = np.array(self.first, dtype=np.float64)
+        self.a_paren = np.array(self.paren, dtype=np.float64)
+        self.a_no_ops = np.array([not ops for ops in self.ops])
+        self.a_other_region = np.array([any(x.startswith("other:") for x in sc) for sc in self.scopes])
+        self.a_line_key = [(str(r.document), int(r.line)) for r in self.rows]
+
+    def _member(self, sets: list[set[str]], wanted: set[str], rows: list[int]) -> np.ndarray:
+        return np.array([bool(sets[i] & wanted) for i in rows], dtype=bool)
 
     @staticmethod
     def texts(facts: pd.DataFrame) -> list[str]:
         """The texts embedded per fact, in order: clause, sentence, headings."""
         out = []
         for r in facts.astype(object).itertuples(index=False):
-            if r.kind == "table":  # a cell reads as its table's caption, its row and its column
-                clause = " — ".join(x for x in (str(r.caption), str(r.row_label), str(r.column)) if x and x != "nan")
+            if r.kind == "table":  # a cell reads as its table's caption, its row and its column (with their note)
+                clause = " — ".join(x for x in (str(r.caption), str(r.near)) if x and x != "nan")
             else:
                 clause = str(r.near)
             out += [clean_markup(clause), clean_markup(str(r.sentence)), clean_markup(str(r.context))]
@@ -190,8 +231,8 @@ class FactView:
                 out.append("region")
         elif q.scopes and not set(q.scopes) & self.scopes[i] and any(s.startswith("other:") for s in self.scopes[i]):
             out.append("region")
-        if q.years and self.years[i] and not self.years[i] & set(q.years):
-            out.append("year")
+        if q.years and self.years[i] and not (self.years[i] | self.nearby_years[i]) & set(q.years):
+            out.append("year")  # a year named around the number (caption, line before, headings) may be its own
         if q.metrics:
             fm, from_caption = self.metrics[i], False
             if not fm and r.kind == "table":
@@ -219,12 +260,10 @@ class FactView:
                 broken.append((i, v))
             else:
                 rows.append(i)
-        X = np.zeros((len(rows), len(FEATURES)), dtype=np.float64)
         sims = None
         if qvec is not None and self.vectors is not None and rows:
             sims = self.vectors[rows] @ qvec  # (n, 3): cosines on normalized vectors
-        for k, i in enumerate(rows):
-            X[k] = self._features(q, i, hit_rank, sims[k] if sims is not None else None)
+        X = self._features(q, rows, hit_rank, sims)
         blocked = sorted(((i, v, self._coverage(q, i)) for i, v in broken), key=lambda b: -b[2])[:20]
         G = np.array(
             [
@@ -246,78 +285,95 @@ class FactView:
         )
         return got / total if q.weights else 0.3
 
-    def _features(self, q: Query, i: int, hit_rank: dict, sims: np.ndarray | None) -> np.ndarray:
-        r = self.rows[i]
-        total = sum(q.weights.values()) or 1.0
-        fields = (self.before[i], self.near[i], self.sent[i], self.line[i], self.ctx[i])
-        grades = (1.0, 0.9, 0.75, 0.6, 0.3)
-        found = [0.0] * 5
-        got = syn = own = 0.0
-        for t, w in q.weights.items():
-            if t in self.own[i]:
-                own += w
-            m = next((g for f, g in zip(fields, grades, strict=True) if t in f), 0.0)
-            for j, f in enumerate(fields[1:], start=1):
-                if t in f:
-                    found[j] += w
-            if m < 0.75:
-                alts = [a for a, src in q.expansions.items() if src == t]
-                via = max([0.8 if a in self.near[i] else 0.6 if a in self.sent[i] else 0.0 for a in alts] + [0.0])
-                if via > m:
-                    syn += w
-                    m = via
-            got += w * m
-        coverage = got / total if q.weights else 0.3
-        fops = self.ops[i]
-        op_explicit = bool(q.operators) and r.operator in q.operators and r.operator_source in ("sentence", "table")
-        op_any = bool(set(q.operators) & fops)
-        explicit_scope = r.scope_source in ("sentence", "table", "caption")
-        fscopes = self.scopes[i]
-        scope_match = bool(q.scopes) and bool(set(q.scopes) & fscopes)
-        year = None if pd.isna(r.year) else int(r.year)
+    def _terms(self, field: int, terms: list[str], rows: list[int]) -> np.ndarray:
+        """len(rows) × len(terms): 1 where the term is among the field's words of the fact."""
+        cols = [self.vocab.get(t, -1) for t in terms]
+        out = np.zeros((len(rows), len(terms)), dtype=np.float64)
+        known = [k for k, c in enumerate(cols) if c >= 0]
+        if known and rows:
+            sub = self.words_in[field][:, [cols[k] for k in known]].toarray()
+            out[:, known] = sub[rows]
+        return out
+
+    def _features(self, q: Query, rows: list[int], hit_rank: dict, sims: np.ndarray | None) -> np.ndarray:
+        n = len(rows)
+        X = np.zeros((n, len(FEATURES)), dtype=np.float64)
+        if not n:
+            return X
+        terms = list(q.weights)
+        w = np.array([q.weights[t] for t in terms], dtype=np.float64)
+        total = float(w.sum()) or 1.0
+        grades = (1.0, 0.9, 0.75, 0.6, 0.3)  # before the number, its clause, sentence, line, headings
+        inside = [self._terms(f, terms, rows) for f in range(5)]
+        graded = np.max([g * m for g, m in zip(grades, inside, strict=True)], axis=0)
+        # a word missing from the sentence may stand there as a synonym of the lexicon
+        via = np.zeros_like(graded)
+        for k, t in enumerate(terms):
+            alts = [a for a, src in q.expansions.items() if src == t]
+            if alts:
+                near = self._terms(1, alts, rows).max(axis=1)
+                sent = self._terms(2, alts, rows).max(axis=1)
+                via[:, k] = np.maximum(0.8 * near, 0.6 * sent)
+        use_syn = (graded < 0.75) & (via > graded)
+        graded = np.where(use_syn, via, graded)
+        f = {name: k for k, name in enumerate(FEATURES)}
+        X[:, f["coverage"]] = graded @ w / total if terms else 0.3
+        for name, m in zip(("cov_clause", "cov_sentence", "cov_line", "cov_heading"), inside[1:], strict=True):
+            X[:, f[name]] = m @ w / total
+        X[:, f["cov_own"]] = self._terms(5, terms, rows) @ w / total
+        X[:, f["cov_synonym"]] = use_syn @ w / total
+        counted = self.a_counted[rows]
+        if q.asked_object:
+            X[:, f["counted_agrees"]] = counted == q.asked_object
+            X[:, f["counted_differs"]] = (counted != "") & (counted != q.asked_object)
+        at = [hit_rank.get(self.a_line_key[i]) for i in rows]
+        X[:, f["retrieved"]] = [0.0 if a is None else 1.0 / (1 + a) for a in at]
+        if q.operators:
+            asked = set(q.operators)
+            explicit = np.isin(self.a_operator[rows], list(asked)) & self.a_op_own[rows]
+            any_op = self._member(self.ops, asked, rows)
+            X[:, f["operator_explicit"]] = explicit
+            X[:, f["operator_inherited"]] = any_op & ~explicit
+            X[:, f["operator_unstated"]] = self.a_no_ops[rows]
+        scope_own = self.a_scope_own[rows]
+        has_scope = np.array([bool(self.scopes[i]) for i in rows])
+        if q.scopes:
+            match = self._member(self.scopes, set(q.scopes), rows)
+            X[:, f["scope_explicit"]] = match & scope_own
+            X[:, f["scope_inherited"]] = match & ~scope_own
+            X[:, f["scope_other"]] = ~match & scope_own & has_scope
+        else:
+            X[:, f["region_unasked"]] = self.a_other_region[rows]
+        year = self.a_year[rows]
+        if q.years:
+            asked_years = set(q.years)
+            primary = np.isin(year, list(asked_years))
+            stated = self._member(self.years, asked_years, rows)
+            has_years = np.array([bool(self.years[i]) for i in rows])
+            X[:, f["year_primary"]] = primary
+            X[:, f["year_secondary"]] = ~primary & stated
+            X[:, f["year_inherited_other"]] = has_years & ~stated
+        elif self.newest_year is not None:
+            X[:, f["year_unasked_old"]] = ~np.isnan(year) & (year < self.newest_year)
         units = UNIT_FAMILIES.get(q.unit or "")
-        metric_agrees = metric_silent = 0.0
+        X[:, f["unit_asked"]] = float(bool(q.unit) and units is not None)
+        X[:, f["unit_rare"]] = float(q.unit in ("money", "km2", "score"))
+        if q.unit is None:
+            X[:, f["percent_unasked"]] = self.a_percent[rows]
         if q.metrics and q.unit in (None, "count"):  # a share's "des bénéficiaires" is its base, not its metric
-            fm = self.metrics[i] or (self.caption_metrics[i] if r.kind == "table" else frozenset())
-            if fm & q.metrics:
-                metric_agrees = 1.0
-            elif not self.sent_metrics[i] & q.metrics:
-                metric_silent = 1.0
-        at = hit_rank.get((str(r.document), int(r.line)))
-        return np.array(
-            [
-                coverage,
-                found[1] / total,
-                found[2] / total,
-                found[3] / total,
-                found[4] / total,
-                own / total,
-                syn / total,
-                float(bool(q.asked_object) and self.counted[i] == q.asked_object),
-                float(bool(q.asked_object) and bool(self.counted[i]) and self.counted[i] != q.asked_object),
-                0.0 if at is None else 1.0 / (1 + at),
-                float(op_explicit),
-                float(op_any and not op_explicit),
-                float(bool(q.operators) and not fops),
-                float(scope_match and explicit_scope),
-                float(scope_match and not explicit_scope),
-                float(bool(q.scopes) and not scope_match and explicit_scope and bool(fscopes)),
-                float(not q.scopes and any(s.startswith("other:") for s in fscopes)),
-                float(bool(q.years) and year in q.years),
-                float(bool(q.years) and year not in q.years and bool(self.years[i] & set(q.years))),
-                float(not q.years and year is not None and self.newest_year is not None and year < self.newest_year),
-                float(bool(q.unit) and units is not None),
-                float(q.unit in ("money", "km2", "score")),
-                float(q.unit is None and r.unit == "percent"),
-                metric_agrees,
-                metric_silent,
-                float(r.kind == "table"),
-                math.log1p(self.n_numbers[i]),
-                float(self.first[i]),
-                float(self.paren[i]),
-                *(sims if sims is not None else (0.0, 0.0, 0.0)),
-            ]
-        )
+            for k, i in enumerate(rows):
+                fm = self.metrics[i] or (self.caption_metrics[i] if self.a_table[i] else frozenset())
+                if fm & q.metrics:
+                    X[k, f["metric_agrees"]] = 1.0
+                elif not self.sent_metrics[i] & q.metrics:
+                    X[k, f["metric_silent"]] = 1.0
+        X[:, f["is_table"]] = self.a_table[rows]
+        X[:, f["numbers_in_sentence"]] = self.a_n_numbers[rows]
+        X[:, f["first_in_sentence"]] = self.a_first[rows]
+        X[:, f["in_parentheses"]] = self.a_paren[rows]
+        if sims is not None:
+            X[:, f["sim_clause"] : f["sim_heading"] + 1] = sims
+        return X
 
 
 def counted_after(sentence: str, number_text: str) -> str:

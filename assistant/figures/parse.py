@@ -121,6 +121,10 @@ class QuestionReader:
         for qty in reversed(find_quantities(asked)):  # "2016 (6 mois)" states a period, it does not ask one
             asked = asked[: qty.start] + " " + asked[qty.end :]
         asked = _STATED_PERIOD.sub(" ", asked)  # "six mois après" too
+        for words in self.lexicon.units.values():  # "habitants au km²", "par mois": a rate's base, not its unit
+            for w in words:
+                if w[:1].isalnum():
+                    asked = re.sub(rf"(?:\b(?:au|aux|par)\s+|/\s?){re.escape(w)}\b", " ", asked)
         for name in UNIT_ORDER:
             if any(has(asked, w) for w in self.lexicon.units.get(name, ())):
                 unit = name

@@ -58,7 +58,7 @@ class Phraser:
         text = restate(r)
         quotes = [x.quote for x in citations]
         if not faithful(text, quotes, q.text):
-            text = fig.display + "."
+            text = fig.display + "." if faithful(fig.display, quotes, q.text) else str(r["number_text"]) + "."
         citations[1:1] = self._cell(r, citations[0])
         fig = Figure(**{**fig.__dict__, "probability": round(c.probability, 3)})
         return Answer(question=q.text, intent="figure", text=text, citations=citations, figure=fig)
@@ -96,7 +96,13 @@ class Phraser:
             citations += self._cell(r, cit)
             quotes = [c.quote for c in citations]
             line = f"• {r['display']} — « {clause} »{where} [{mark}]"
-            for fallback in (f"• {r['display']} — « {clause} » [{mark}]", f"• {r['display']} [{mark}]"):
+            written = str(r["number_text"])  # as the source writes it ("140.113"), when a reader cannot match 140 113
+            for fallback in (
+                f"• {r['display']} — « {clause} » [{mark}]",
+                f"• {r['display']} [{mark}]",
+                f"• {written} — « {clause} » [{mark}]",
+                f"• {written} [{mark}]",
+            ):
                 if faithful(line, quotes, q.text):
                     break
                 line = fallback

@@ -46,6 +46,7 @@ class Ranker:
     scale: np.ndarray
     answer_level: float = 1.0  # least value probability to state one number (calibrated, see fit script)
     absent_level: float = 1.0  # least "none" probability to say the documents do not give the figure
+    weak_level: float = 0.0  # below this, the best value is too unlikely: the figure is most likely not given
     report: dict = field(default_factory=dict)  # how the levels were measured (cross-validation)
 
     def scores(self, X: np.ndarray) -> np.ndarray:
@@ -72,6 +73,7 @@ class Ranker:
             "scale": [round(float(x), 6) for x in self.scale],
             "answer_level": self.answer_level,
             "absent_level": self.absent_level,
+            "weak_level": self.weak_level,
             "report": self.report,
         }
         path.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
@@ -91,6 +93,7 @@ class Ranker:
                 np.asarray(data["scale"], dtype=np.float64),
                 float(data["answer_level"]),
                 float(data["absent_level"]),
+                float(data.get("weak_level", 0.0)),
                 dict(data.get("report", {})),
             )
         except (OSError, ValueError, KeyError, TypeError) as exc:
