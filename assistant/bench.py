@@ -342,11 +342,12 @@ def measure_corpus(
     query_encoder = MeteredEncoder(inner)
     assistant = Assistant.load(settings, encoder=query_encoder)
     load_s = time.perf_counter() - started
+    unit_texts = unit_texts_of(assistant.index.chunks, assistant.index.units)
     if vectors_out is not None:
         saved = VectorCache()
         index = assistant.index
         vectors = index.dense.index.reconstruct_n(0, index.dense.size)
-        for text, vector in zip(unit_texts_of(index.chunks, index.units), vectors, strict=True):
+        for text, vector in zip(unit_texts, vectors, strict=True):
             saved.add(text, vector)
         saved.save(vectors_out)
 
@@ -368,6 +369,7 @@ def measure_corpus(
         "build_ms_per_chunk": round(1000 * build_s / max(chunks, 1), 2),
         "embedded_texts": builder.texts,
         "dense_vectors": int(assistant.index.dense.size),  # one per chunk, and one per sentence of long chunks
+        "distinct_texts": len(set(unit_texts)),  # a text met twice is embedded once
         "embed_chunks_per_s": round(builder.texts / builder.seconds, 1) if builder.seconds else None,
         "load_s": round(load_s, 2),
         "index_mb": folder_mb(current_build(settings.index_dir)),
@@ -671,7 +673,8 @@ def format_table(report: dict[str, Any]) -> str:
         f"  construction {x1['build_builtin_s']:.1f} s (modèle {x1['model_load_s']:.1f} s, "
         f"lecture {x1['read_s']:.1f} s, index {x1['build_s']:.1f} s dont embeddings {x1['embed_s']:.1f} s) ; "
         f"{x1['documents']} documents, "
-        f"{x1['chunks']} segments, {x1.get('dense_vectors', x1['chunks'])} vecteurs"
+        f"{x1['chunks']} segments, {x1.get('dense_vectors', x1['chunks'])} vecteurs "
+        f"({x1.get('distinct_texts', x1['chunks'])} textes distincts embeddés)"
     )
     cs = report["cold_start"]
     lines.append(f"  démarrage à froid → 1re réponse {cs['first_answer_s']:.1f} s (réponse : {cs['answered']})")

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from index.dense import DenseIndex
-from index.encoders import Encoder
+from index.encoders import Encoder, calls
 from index.lexical import LexicalIndex
 from ingest.chunks import passage_sentences
 from ingest.errors import IndexUnavailable
@@ -158,23 +158,28 @@ class HybridIndex:
         # Unchanged passages keep their vectors (same model, same text): adding a document embeds only it.
         known = previous.vectors_by_text() if previous is not None else {}
         vectors = np.zeros((len(unit_texts), encoder.dim), dtype=np.float32)
-        todo = []
+        # A text met twice is embedded once: 55 of the 2 761 texts of the built-in corpus ("Source :", a repeated
+        # table heading).
+        copies: dict[str, list[int]] = {}
         for i, text in enumerate(unit_texts):
             vector = known.get(_text_key(text))
             if vector is None:
-                todo.append(i)
+                copies.setdefault(text, []).append(i)
             else:
                 vectors[i] = vector
+        todo = [rows[0] for rows in copies.values()]
         # Longest first, in calls of at most `batch` texts and CALL_CHARS characters: the texts of a call
         # have about the same length (little padding), its attention buffers stay small (peak memory),
         # and progress moves.
         todo.sort(key=lambda i: -len(unit_texts[i]))
         done = 0
-        for rows in _calls(todo, [len(unit_texts[i]) for i in todo], batch):
+        for rows in calls(todo, [len(unit_texts[i]) for i in todo], batch):
             vectors[rows] = encoder.encode([unit_texts[i] for i in rows])
             done += len(rows)
             if progress:
                 progress("Calcul des embeddings", done, len(todo))
+        for same in copies.values():
+            vectors[same[1:]] = vectors[same[0]]
         fine = LexicalIndex.build(fine_texts(chunks, units, unit_texts))
         return cls(chunks, lexical, DenseIndex.build(vectors), encoder, dense_weight, units, fine)
 
@@ -360,25 +365,6 @@ class HybridIndex:
             raise IndexUnavailable("Index incohérent (phrases et segments ne correspondent pas) : reconstruisez-le.")
         idx.folder = folder
         return idx
-
-
-CALL_CHARS = 8_000  # ~2 000 tokens per encoder call: the build's activations stay under ~200 MB (e5: 350 MB at 16 000)
-
-
-def _calls(rows: list[int], sizes: list[int], batch: int) -> list[list[int]]:
-    """Consecutive groups of rows, each of at most `batch` rows and CALL_CHARS characters (at least one row)."""
-    out: list[list[int]] = []
-    call: list[int] = []
-    chars = 0
-    for row, size in zip(rows, sizes, strict=True):
-        if call and (len(call) >= batch or chars + size > CALL_CHARS):
-            out.append(call)
-            call, chars = [], 0
-        call.append(row)
-        chars += size
-    if call:
-        out.append(call)
-    return out
 
 
 def top_rows(scores: np.ndarray, k: int) -> list[int]:

@@ -137,3 +137,29 @@ def test_e5_encoder_uses_prompts_and_ranks_the_answer_first() -> None:
     scores = passages @ as_query
     assert scores[0] > scores[1] + 0.05, scores
     assert np.allclose(np.linalg.norm(passages, axis=1), 1.0, atol=1e-5)
+
+
+@pytest.mark.real
+def test_lean_load_embeds_bit_for_bit_like_a_float32_load(st_model) -> None:
+    """Word embeddings kept in float16 (cast on lookup) give the very vectors of the float32 model."""
+    from index import runtime
+
+    lean = runtime.load_sentence_transformer(str(e5.ensure_e5_model()))
+    table = lean[0].auto_model.get_input_embeddings()
+    assert isinstance(table, runtime.Float16Rows) and table.weight.dtype.itemsize == 2
+    assert lean[0].auto_model.dtype == st_model[0].auto_model.dtype  # float32: the other weights
+    for prompt_name in ("query", "passage"):
+        ours = lean.encode(FRENCH, prompt_name=prompt_name, normalize_embeddings=True, convert_to_numpy=True)
+        theirs = st_model.encode(FRENCH, prompt_name=prompt_name, normalize_embeddings=True, convert_to_numpy=True)
+        assert np.array_equal(ours, theirs), prompt_name
+
+
+@pytest.mark.real
+def test_bf16_passages_stay_within_the_precision_bound(st_model) -> None:
+    """bf16 products (float32 accumulation) move a passage vector by far less than the 0.999 cosine allowed."""
+    from index import runtime
+
+    with runtime.precision(True):
+        ours = st_model.encode(FRENCH, prompt_name="passage", normalize_embeddings=True, convert_to_numpy=True)
+    theirs = st_model.encode(FRENCH, prompt_name="passage", normalize_embeddings=True, convert_to_numpy=True)
+    assert np.sum(ours * theirs, axis=1).min() >= 0.999

@@ -211,3 +211,28 @@ def test_sentence_level_bm25_is_saved_and_scored_up_to_the_chunk(settings: Setti
     fresh = HybridIndex.build(corpus.chunks, fake_encoder).fine
     assert loaded.fine is not None and fresh is not None
     assert loaded.fine.matrix.shape == fresh.matrix.shape
+
+
+def test_encoder_calls_are_bounded_in_texts_and_characters() -> None:
+    from index.encoders import CALL_CHARS, calls
+
+    sizes = [CALL_CHARS + 5, 3000, 3000, 3000, 10, 10, 10]
+    groups = calls(list(range(len(sizes))), sizes, batch=2)
+    assert groups == [[0], [1, 2], [3, 4], [5, 6]]  # a text longer than the cap goes alone
+    assert all(len(g) == 1 or sum(sizes[i] for i in g) <= CALL_CHARS for g in groups)
+
+
+def test_a_text_met_twice_is_embedded_once(corpus_dir: Path, fake_encoder: HashEncoder) -> None:
+    chunks = load_corpus(corpus_dir).chunks
+    seen: list[str] = []
+
+    class Counting(HashEncoder):
+        def encode(self, texts: list[str]):  # type: ignore[no-untyped-def]
+            seen.extend(texts)
+            return super().encode(texts)
+
+    twice = [*chunks, replace(chunks[0], id=chunks[0].id + "-bis")]
+    index = HybridIndex.build(twice, Counting(), sentence_min_chars=0)
+    assert len(seen) == len(set(seen)) < index.dense.size
+    vectors = index.dense.index.reconstruct_n(0, index.dense.size)
+    assert (vectors[index.units_of(len(chunks))[0]] == vectors[index.units_of(0)[0]]).all()
