@@ -29,6 +29,14 @@ class ParsedDocument:
     lines: list[LineInfo]
     sha256: str
 
+    def span(self, first: int, last: int) -> list[LineInfo]:
+        """Lines first..last; lines are numbered from 1 in order, so this is a slice (a scan if not)."""
+        lo, hi = max(first, 1) - 1, max(last, 0)
+        lines = self.lines[lo:hi]
+        if lines and lines[0].number == lo + 1 and lines[-1].number == lo + len(lines):
+            return lines
+        return [li for li in self.lines if first <= li.number <= last]
+
     def line(self, number: int) -> LineInfo | None:
         i = number - 1
         if 0 <= i < len(self.lines) and self.lines[i].number == number:
@@ -51,7 +59,7 @@ class Corpus:
         if doc is None:
             raise KnowledgeError(f"Document inconnu dans le corpus : « {document} ».")
         last = last or first
-        span = [li for li in doc.lines if first <= li.number <= last]
+        span = doc.span(first, last)
         if not span:
             raise KnowledgeError(f"Lignes {first}-{last} absentes du document « {document} ».")
         quote = "\n".join(li.text for li in span).strip("\n")
