@@ -157,6 +157,7 @@ def main() -> None:
     ap.add_argument("--l2", type=float, default=1.0)
     ap.add_argument("--dry-run", action="store_true", help="report only, do not write the ranker")
     ap.add_argument("--save-examples", type=Path, help="also pickle the candidates of each question (for analysis)")
+    ap.add_argument("--load-examples", type=Path, help="fit on candidates pickled by --save-examples (same code)")
     args = ap.parse_args()
     started = time.perf_counter()
     settings = Settings.from_env()
@@ -167,7 +168,10 @@ def main() -> None:
         facts, assistant.corpus, settings.knowledge_dir, assistant.index.encoder, settings.index_dir, placeholder
     )
     rows = [json.loads(line) for line in args.questions.read_text(encoding="utf-8").splitlines() if line.strip()]
-    items = build_examples(engine, assistant, rows)
+    if args.load_examples:
+        items = pickle.loads(args.load_examples.read_bytes())
+    else:
+        items = build_examples(engine, assistant, rows)
     if args.save_examples:
         args.save_examples.write_bytes(pickle.dumps(items))
     found = sum(it["positive"].any() for it in items)
