@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import re
@@ -28,7 +29,7 @@ NOTE_WINDOW = 15
 # How far after a number its clause may name its territory ("… des entrées en CEP tout opérateur confondu en
 # Occitanie"): the longest such clause of the built-in report runs 75 characters; 40 missed it.
 CLAUSE_SPAN = 120
-FACTS_VERSION = 7  # bump when extraction changes: it is part of the corpus fingerprint
+FACTS_VERSION = 8  # bump when extraction changes: it is part of the corpus fingerprint
 
 # Declared schemas: the saved tables always have these columns with these dtypes.
 FACT_COLUMNS: dict[str, str] = {
@@ -850,7 +851,13 @@ class _Extractor(_TableFacts, _ProseFacts):
             cap_ctx = _Ctx([k for k, _, _ in self.entities.operator_mentions(cap_f)], scope, years)
             self.table_facts(doc, record, block, has_header, cap_ctx, sect)
         for li in lines:
-            if li.number in table_lines or li.in_toc or li.is_heading or not li.text.strip():
+            if li.in_toc or li.is_heading or not li.text.strip():
+                continue
+            if li.number in table_lines:
+                # a cell that is a sentence ("2,66 jours par conseiller") reads as prose, each on its own
+                cells = [c for c in _split_tab(li.text) if any(ch.isdigit() for ch in c) and not _is_value_cell(c)]
+                if cells:
+                    self.prose_facts(name, doc, dataclasses.replace(li, text="\n".join(cells)))
                 continue
             self.prose_facts(name, doc, li)
 

@@ -157,7 +157,8 @@ def find_quantities(text: str) -> list[Quantity]:
         denominator = None
         if m.group("ratio"):
             denominator = int(m.group("den"))
-            if denominator == 0 or unit not in ("count",):
+            if denominator == 0 or unit not in ("count",) or re.fullmatch(r"(?:19|20)\d\d", number.strip()):
+                # "Données 2015 obtenues sur 64 retours": a year, not "2015 out of 64"
                 # "4 étoiles sur 5 %"-like oddities: keep the plain number only.
                 end = m.end("num")
                 denominator = None

@@ -125,3 +125,18 @@ def test_real_corpus_comparison_takes_one_table_per_series() -> None:
         assert ";" not in str(row["tables"])
     cap = comp[(comp["operator"] == "cap_emploi") & (comp["scope"] == "national") & (comp["year"] == 2021)].iloc[0]
     assert cap["entrants"] == 149625 and pd.isna(cap["sortants"]) and pd.isna(cap["beneficiaires"])
+
+
+def test_sentence_cells_of_a_table_are_facts(tmp_path: Path) -> None:
+    """A survey table whose cells are sentences: their numbers are facts like prose, one clause each."""
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    survey = (
+        "Enquête 2016\n\nQuestion\tRéponse\tPrécision\n"
+        "Jours de formation en moyenne ?\t2,66 jours par conseiller\t151,6 jours ont été recensés\n"
+        "Organisme de formation ?\tOui pour 41% des Cap emploi\tDonnées obtenues sur 64 retours\n"
+    )
+    (folder / "enquete.txt").write_text(survey, encoding="utf-8")
+    facts = extract_facts(load_corpus(folder), KNOWLEDGE_DIR).facts
+    near = dict(zip(facts["value"], facts["near"], strict=True))
+    assert near[2.66] == "2,66 jours par conseiller" and 151.6 in near and 41 in near and 64 in near

@@ -243,3 +243,9 @@ def test_figure_question_detector_cross_validated() -> None:
     texts, labels = labeled_questions(KNOWLEDGE_DIR)
     folds = StratifiedKFold(5, shuffle=True, random_state=0)
     assert cross_val_score(make_classifier(), texts, labels, cv=folds).mean() >= 0.95
+
+
+def test_dates_and_rates_are_no_unit_asked(engine: FigureEngine) -> None:
+    assert engine.parse("APEC (28/04–07/10/2021) : nb d'accompagnements CEP ?").unit != "score"
+    assert engine.parse("Densité de l'Occitanie en habitants au km² ?").unit is None
+    assert engine.parse("Superficie de l'Occitanie en km² ?").unit == "km2"

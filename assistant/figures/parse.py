@@ -35,6 +35,7 @@ _QUESTION_WORDS = {"combien", "quel", "quell", "nombr", "chiffr", "valeur", "eta
 # "entre 25 et 44 ans", "entre les opérateurs": the preposition, not "entrés" (same stem)
 ENTRE = re.compile(r"\bentre(?=\s+(?:\d|les?\b|la\b|l'|l’|deux\b|eux\b|autres?\b))", re.I)
 # A period written in words states when, it does not ask for a duration ("jugent, six mois après, ...").
+_DATE = re.compile(r"\b\d{1,2}/\d{1,2}/\d{2,4}\b|\b\d{1,2}/0\d\b")
 _STATED_PERIOD = re.compile(
     r"\b(?:un|une|deux|trois|quatre|cinq|six|sept|huit|neuf|dix|onze|douze|quinze|dix-huit|vingt|trente)"
     r"\s+(?:jours?|semaines?|mois|ans|annees?|heures?|minutes?)\b"
@@ -121,6 +122,7 @@ class QuestionReader:
         for qty in reversed(find_quantities(asked)):  # "2016 (6 mois)" states a period, it does not ask one
             asked = asked[: qty.start] + " " + asked[qty.end :]
         asked = _STATED_PERIOD.sub(" ", asked)  # "six mois après" too
+        asked = _DATE.sub(" ", asked)  # "(28/04–07/10/2021)" states a period, "/10" there is no score
         for words in self.lexicon.units.values():  # "habitants au km²", "par mois": a rate's base, not its unit
             for w in words:
                 if w[:1].isalnum():
