@@ -71,14 +71,16 @@ class Phraser:
         return [Citation(**{**cit.to_dict(), "quote": cell, "highlight": cell})]
 
     def _candidates(self, q: Query, choices: list[Choice]) -> tuple[list[FigureCandidate], list[Citation], list[str]]:
+        """One line per candidate; citations [1]…[k] are the candidates' passages in order, cell quotes after."""
+        rows = [self.df.iloc[c.fact] for c in choices]
+        mains = [self.citation(c.fact) for c in choices]
+        cells = [cell for r, cit in zip(rows, mains, strict=True) for cell in self._cell(r, cit)]
+        citations = mains + cells
+        quotes = [c.quote for c in citations]
         cands: list[FigureCandidate] = []
-        citations: list[Citation] = []
         lines: list[str] = []
-        for c in choices:
-            r = self.df.iloc[c.fact]
-            cit = self.citation(c.fact)
+        for k, (c, r, cit) in enumerate(zip(choices, rows, mains, strict=True)):
             clause = clause_of(r)
-            where = self._where(r, cit.quote)
             cands.append(
                 FigureCandidate(
                     value=value_of(r),
@@ -88,14 +90,11 @@ class Phraser:
                     scope=str(r["scope"]) or None,
                     year=None if pd.isna(r["year"]) else int(r["year"]),
                     probability=round(c.probability, 3),
-                    citation=len(citations),
+                    citation=k,
                 )
             )
-            mark = len(citations) + 1  # the [n] of this candidate's citation
-            citations.append(cit)
-            citations += self._cell(r, cit)
-            quotes = [c.quote for c in citations]
-            line = f"• {r['display']} — « {clause} »{where} [{mark}]"
+            mark = k + 1  # the [n] of this candidate's citation
+            line = f"• {r['display']} — « {clause} »{self._where(r, cit.quote)} [{mark}]"
             written = str(r["number_text"])  # as the source writes it ("140.113"), when a reader cannot match 140 113
             for fallback in (
                 f"• {r['display']} — « {clause} » [{mark}]",
