@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -187,7 +188,7 @@ class FactView:
         self.a_other_region = np.array([any(x.startswith("other:") for x in sc) for sc in self.scopes])
         self.a_line_key = [(str(r.document), int(r.line)) for r in self.rows]
 
-    def _member(self, sets: list[set[str]], wanted: set[str], rows: list[int]) -> np.ndarray:
+    def _member(self, sets: list[set[Any]], wanted: set[Any], rows: list[int]) -> np.ndarray:
         return np.array([bool(sets[i] & wanted) for i in rows], dtype=bool)
 
     @staticmethod
