@@ -42,8 +42,8 @@ def _clean_term(text: str) -> str:
 
 @lru_cache(maxsize=8192)
 def _folded(text: str) -> str:
-    """A passage as `defines` reads it; a definition question checks up to 500 passages (pipeline.DEFINITION_ROWS),
-    folding them again for each question took 160 ms."""
+    """A passage as `defines` reads it; a definition question checks up to 500 passages (pipeline.DEFINITION_ROWS):
+    folding them again for each question took up to 22 ms of a 27 ms retrieval (built-in corpus, measured)."""
     return fold(clean_markup(text))
 
 

@@ -5,7 +5,7 @@ Imported when the model is first needed (it imports torch), never by ``import in
 - Word embeddings stored in float16 (the converted e5: 250 037 x 384) stay float16 in memory and are cast to
   float32 row by row on lookup; the other weights run in float32 as before. Loading reads each tensor from the
   file with plain reads, so neither a float32 copy of the 96 M-weight table nor a mapping of the whole file is
-  ever resident. The vectors are bit-identical to a float32 load (tests/test_real.py): the float32 values were
+  ever resident. The vectors are bit-identical to a float32 load (tests/test_e5.py): the float32 values were
   the float16 ones, cast.
 - Batches of passages run their matrix products in bfloat16 (float32 accumulation, torch autocast) on CPUs
   that compute bf16 natively (avx512_bf16 or amx_bf16); elsewhere bf16 would be emulated, slower than float32.
