@@ -68,6 +68,12 @@ def test_one_dotted_group_in_a_count_is_thousands() -> None:
 
 def test_digits_that_name_are_not_quantities() -> None:
     """Codes, dates, times and phone numbers name something: no fact is made of them."""
-    for text in ("la crise du Covid-19", "Tél. : 05 61 22 33 44", "05.61.22.33.44", "le 13/02/2019 à 09:00", "07.04.22"):
+    for text in (
+        "la crise du Covid-19",
+        "Tél. : 05 61 22 33 44",
+        "05.61.22.33.44",
+        "le 13/02/2019 à 09:00",
+        "07.04.22",
+    ):
         assert find_quantities(text) == [], text
     assert [q.value for q in find_quantities("de 16-25 ans, soit -12 % et 0,7 % par an")] == [16, 25, -12, 0.7]
