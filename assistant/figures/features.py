@@ -60,6 +60,7 @@ FEATURES = (
 # Features of one fact whose value against the best of its list is also a feature (chosen by cross-validation
 # in scripts/fit_figure_ranker.py: +6 points of questions answered at the same wrong rate, 318 questions).
 RELATIVE = ("coverage", "cov_clause", "cov_own", "sim_clause", "sim_sentence")
+_AT = {name: k for k, name in enumerate(FEATURES)}  # column of each feature
 
 # What the question as a whole looks like: these move the score of "none of the candidates".
 QUESTION_FEATURES = (
@@ -327,7 +328,7 @@ class FactView:
                 via[:, k] = np.maximum(0.8 * near, 0.6 * sent)
         use_syn = (graded < 0.75) & (via > graded)
         graded = np.where(use_syn, via, graded)
-        f = {name: k for k, name in enumerate(FEATURES)}
+        f = _AT
         X[:, f["coverage"]] = graded @ w / total if terms else 0.3
         for name, m in zip(("cov_clause", "cov_sentence", "cov_line", "cov_heading"), inside[1:], strict=True):
             X[:, f[name]] = m @ w / total
@@ -389,7 +390,7 @@ class FactView:
 
 def with_relative(X: np.ndarray) -> np.ndarray:
     """Fill the list-relative features of a question's candidates from their own features."""
-    f = {name: k for k, name in enumerate(FEATURES)}
+    f = _AT
     if len(X):
         for name in RELATIVE:
             X[:, f["rel_" + name]] = X[:, f[name]] - X[:, f[name]].max()

@@ -82,6 +82,8 @@ class QuestionReader:
         self.metric_groups: dict[int, set[str]] = {
             i: {t for w in lexicon.synonyms[i] if " " not in w for t in tokens(w)} for i in lexicon.metrics
         }
+        unit_words = sorted({w for ws in lexicon.units.values() for w in ws if w[:1].isalnum()}, key=len, reverse=True)
+        self._rate_base = re.compile(rf"(?:\b(?:au|aux|par)\s+|/\s?)(?:{'|'.join(map(re.escape, unit_words))})\b")
         self._cue_words = {w for w in lexicon.cues if " " not in w}
         self._cue_phrases = [w for w in lexicon.cues if " " in w] + list(lexicon.phrases)
         # Words that only say "a number, please": not what the number is about.
@@ -123,10 +125,7 @@ class QuestionReader:
             asked = asked[: qty.start] + " " + asked[qty.end :]
         asked = _STATED_PERIOD.sub(" ", asked)  # "six mois après" too
         asked = _DATE.sub(" ", asked)  # "(28/04–07/10/2021)" states a period, "/10" there is no score
-        for words in self.lexicon.units.values():  # "habitants au km²", "par mois": a rate's base, not its unit
-            for w in words:
-                if w[:1].isalnum():
-                    asked = re.sub(rf"(?:\b(?:au|aux|par)\s+|/\s?){re.escape(w)}\b", " ", asked)
+        asked = self._rate_base.sub(" ", asked)  # "habitants au km²", "par mois": a rate's base, not its unit
         for name in UNIT_ORDER:
             if any(has(asked, w) for w in self.lexicon.units.get(name, ())):
                 unit = name
