@@ -56,6 +56,13 @@ FEATURES = (
     "rel_sim_clause",
     "rel_sim_sentence",
     "coverage_retrieved",  # coverage × retrieved: the words are there and retrieval found the passage
+    "cov_contrast",  # coverage with each word weighted by how few candidates have it near their number
+    "operator_clause",  # the text before the number in its clause names the operator asked
+    "operator_clause_other",  # ... names only another operator than the one asked
+    "scope_clause",  # the number's clause names the territory asked ("dont 3 810 en Occitanie")
+    "scope_clause_other",  # ... names only another territory
+    "numbers_near",  # share of the numbers the question states ("44 à 54 ans") found in the number's clause
+    "numbers_line",  # ... found in its sentence or line
 )
 # Features of one fact whose value against the best of its list is also a feature (chosen by cross-validation
 # in scripts/fit_figure_ranker.py: +6 points of questions answered at the same wrong rate, 318 questions).
@@ -109,6 +116,8 @@ class FactView:
         self.n_numbers: list[int] = []
         self.first: list[bool] = []
         self.paren: list[bool] = []
+        self.near_scopes: list[set[str]] = []  # territories named in the number's clause
+        self.lead_ops: list[set[str]] = []  # operators named before the number in its clause
         per_sentence: dict[tuple[str, int, str], list[int]] = {}
         for i, r in enumerate(self.rows):
             near = str(r.near)
@@ -128,6 +137,9 @@ class FactView:
             sentence = str(r.sentence)
             at = sentence.find(str(r.number_text))
             self.paren.append(at > 0 and sentence[:at].count("(") > sentence[:at].count(")"))
+            lead = near[:cut] if cut > 0 and r.kind != "table" else ""
+            self.near_scopes.append({k for k, _, _ in reader.entities.scope_mentions(fold(clean_markup(near)))})
+            self.lead_ops.append({k for k, _, _ in reader.entities.operator_mentions(fold(clean_markup(lead)))})
         n_numbers = [0] * len(self.rows)
         first = [False] * len(self.rows)
         self.own: list[set[str]] = [set() for _ in self.rows]
@@ -182,6 +194,7 @@ class FactView:
         self.a_table = (col["kind"] == "table").to_numpy()
         self.a_percent = (col["unit"] == "percent").to_numpy()
         self.a_counted = np.array(self.counted, dtype=object)
+        self.own_number = [set(tokens(str(r.number_text))) for r in self.rows]
         self.a_n_numbers = np.log1p(np.array(self.n_numbers, dtype=np.float64))
         self.a_first = np.array(self.first, dtype=np.float64)
         self.a_paren = np.array(self.paren, dtype=np.float64)
@@ -334,6 +347,10 @@ class FactView:
             X[:, f[name]] = m @ w / total
         X[:, f["cov_own"]] = self._terms(5, terms, rows) @ w / total
         X[:, f["cov_synonym"]] = use_syn @ w / total
+        if terms:  # a word every candidate has near its number separates none of them
+            near_any = np.maximum(inside[0], inside[1])
+            sharp = w * (1.0 - near_any.mean(axis=0))
+            X[:, f["cov_contrast"]] = graded @ sharp / (float(sharp.sum()) or 1.0)
         counted = self.a_counted[rows]
         if q.asked_object:
             X[:, f["counted_agrees"]] = counted == q.asked_object
@@ -347,6 +364,9 @@ class FactView:
             X[:, f["operator_explicit"]] = explicit
             X[:, f["operator_inherited"]] = any_op & ~explicit
             X[:, f["operator_unstated"]] = self.a_no_ops[rows]
+            lead = [self.lead_ops[i] for i in rows]
+            X[:, f["operator_clause"]] = [bool(ops & asked) for ops in lead]
+            X[:, f["operator_clause_other"]] = [bool(ops) and not ops & asked for ops in lead]
         scope_own = self.a_scope_own[rows]
         has_scope = np.array([bool(self.scopes[i]) for i in rows])
         if q.scopes:
@@ -354,6 +374,9 @@ class FactView:
             X[:, f["scope_explicit"]] = match & scope_own
             X[:, f["scope_inherited"]] = match & ~scope_own
             X[:, f["scope_other"]] = ~match & scope_own & has_scope
+            named = [self.near_scopes[i] for i in rows]
+            X[:, f["scope_clause"]] = [bool(sc & set(q.scopes)) for sc in named]
+            X[:, f["scope_clause_other"]] = [bool(sc) and not sc & set(q.scopes) for sc in named]
         else:
             X[:, f["region_unasked"]] = self.a_other_region[rows]
         year = self.a_year[rows]
@@ -379,6 +402,12 @@ class FactView:
                     X[k, f["metric_agrees"]] = 1.0
                 elif not self.sent_metrics[i] & q.metrics:
                     X[k, f["metric_silent"]] = 1.0
+        if q.numbers:  # the fact's own number is not one the question states about it
+            own = np.array([[t in self.own_number[i] for t in q.numbers] for i in rows], dtype=bool)
+            near = np.maximum(self._terms(0, list(q.numbers), rows), self._terms(1, list(q.numbers), rows))
+            line = np.maximum(self._terms(2, list(q.numbers), rows), self._terms(3, list(q.numbers), rows))
+            X[:, f["numbers_near"]] = np.where(own, 0.0, near).mean(axis=1)
+            X[:, f["numbers_line"]] = np.where(own, 0.0, np.maximum(near, line)).mean(axis=1)
         X[:, f["is_table"]] = self.a_table[rows]
         X[:, f["numbers_in_sentence"]] = self.a_n_numbers[rows]
         X[:, f["first_in_sentence"]] = self.a_first[rows]

@@ -12,7 +12,7 @@ from rapidfuzz import fuzz, process
 from ingest.facts import Entities, Lexicon, years_in
 from ingest.numbers import find_quantities
 from ingest.operators import Operator
-from ingest.text import STOP_WORDS, clean_markup, fold, stem, tokens
+from ingest.text import STOP_WORDS, clean_markup, fold, stem, tokens, words
 
 # Units a question may ask for, and the fact units that answer each.
 UNIT_FAMILIES: dict[str, set[str]] = {
@@ -57,6 +57,7 @@ class Query:
     expansions: dict[str, str] = field(default_factory=dict)  # synonym stem -> question stem
     metrics: frozenset[int] = frozenset()  # metric groups the question names (lexicon, metric = true)
     asked_object: str = ""  # stem of what a count question counts ("combien d'agences" -> agenc)
+    numbers: tuple[str, ...] = ()  # numbers the question states, years aside ("44 à 54 ans", "niveau 4", "7 sur 10")
 
     def slots(self) -> dict[str, list]:
         """The slots a follow-up may change: years, operators, scopes."""
@@ -164,6 +165,7 @@ class QuestionReader:
             expansions,
             self.metrics_in(text),
             asked_object(text) if unit in (None, "count") else "",
+            stated_numbers(text, years),
         )
 
     def follow_up(self, text: str, previous: Query) -> Query | None:
@@ -214,6 +216,12 @@ def has(folded: str, phrase: str) -> bool:
     if not phrase[0].isalnum() or not phrase[-1].isalnum():
         return phrase in folded
     return re.search(rf"(?<![a-z0-9]){re.escape(phrase)}(?![a-z0-9])", folded) is not None
+
+
+def stated_numbers(text: str, years: list[int]) -> tuple[str, ...]:
+    """Numbers a question states as words of what it asks (an age band, a level, a score), years aside."""
+    found = [t for t in words(text) if t[0].isdigit()]
+    return tuple(dict.fromkeys(t for t in found if not (t.isdigit() and int(t) in years)))
 
 
 def asked_object(question: str) -> str:
