@@ -7,6 +7,7 @@ import json
 import logging
 import re
 import tomllib
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -29,7 +30,7 @@ NOTE_WINDOW = 15
 # How far after a number its clause may name its territory ("… des entrées en CEP tout opérateur confondu en
 # Occitanie"): the longest such clause of the built-in report runs 75 characters; 40 missed it.
 CLAUSE_SPAN = 120
-FACTS_VERSION = 8  # bump when extraction changes: it is part of the corpus fingerprint
+FACTS_VERSION = 9  # bump when extraction changes: it is part of the corpus fingerprint
 
 # Declared schemas: the saved tables always have these columns with these dtypes.
 FACT_COLUMNS: dict[str, str] = {
@@ -618,11 +619,18 @@ class _ProseFacts:
             sent_ops = self.entities.operator_mentions(f_sent)
             sent_years = years_in(sent)
             resp = self._respectively(sent, kept)
+            spans = [
+                (kept[i - 1].end if i else 0, q.start, q.end, kept[i + 1].start if i + 1 < len(kept) else len(sent))
+                for i, q in enumerate(kept)
+            ]
+            own_after = [Counter(k for k, _, _ in self._scope_after(sent[e:n])) for _, _, e, n in spans]
             for i, q in enumerate(kept):
-                prev_end = kept[i - 1].end if i else 0
-                next_start = kept[i + 1].start if i + 1 < len(kept) else len(sent)
+                prev_end, _, _, next_start = spans[i]
                 before, after = sent[prev_end : q.start], sent[q.end : next_start]
-                scope, scopes = self._scope(sent, before, after, resp.get(i), bool(i))
+                # a number in parentheses ("(sur 149 625 entrées)") reads with the clause it stands in
+                aside = sent[: q.start].count("(") > sent[: q.start].count(")")
+                claimed = None if aside else sum((own_after[j] for j in range(len(kept)) if j != i), Counter())
+                scope, scopes = self._scope(sent, before, after, resp.get(i), bool(i), claimed)
                 scope_src = "sentence" if scope else ""
                 if not scope:
                     scope, scope_src = (sect.scope, "section") if sect.scope else ("", "")
@@ -704,15 +712,16 @@ class _ProseFacts:
             return {}
         return {i: scopes[k] for k, i in enumerate(after[: len(scopes)])}
 
-    def _scope(self, sent: str, before: str, after: str, forced: str | None, multi: bool) -> tuple[str, list[str]]:
+    def _scope(
+        self, sent: str, before: str, after: str, forced: str | None, multi: bool, claimed: Counter[str] | None = None
+    ) -> tuple[str, list[str]]:
         e = self.entities
-        all_found = list(dict.fromkeys(k for k, _, _ in e.scope_mentions(fold(sent))))
+        mentioned = Counter(k for k, _, _ in e.scope_mentions(fold(sent)))
+        all_found = list(mentioned)
         if forced:
             return forced, [forced]
         # right after the number, in the same clause: "19.22 % sur l'Occitanie", "41 % au niveau national"
-        fa = fold(after)
-        clause = re.split(r"[,;:(]|\bcontre\b|\bet\b|\bvs\b", fa, maxsplit=1)[0]
-        m = e.scope_mentions(clause[:CLAUSE_SPAN])
+        m = self._scope_after(after)
         if m:
             return m[0][0], [m[0][0]]
         # before the number, only its own clause: "… au niveau national et 68.86 % …" is not about the national
@@ -725,12 +734,20 @@ class _ProseFacts:
         ]
         also = [k for k, _, _ in found if k not in main]
         if main:
-            return main[-1] if len(main) == 1 or not fb.strip().startswith(("en ", "au ", "a ", "sur ")) else main[
-                0
-            ], list(dict.fromkeys([main[-1], *also]))
-        if all_found:
-            return all_found[0], all_found
+            chosen = main[-1] if len(main) == 1 or not fb.strip().startswith(("en ", "au ", "a ", "sur ")) else main[0]
+            # "La moyenne d'âge en Occitanie et au national est de 21 ans": every territory of its clause
+            return chosen, list(dict.fromkeys([chosen, *main, *also]))
+        # a territory named right after another number of the sentence is that number's ("9 731 membres …
+        # dont 3 810 en Occitanie"): the sentence lends the others only the territories no number claims
+        free = [k for k in all_found if mentioned[k] > (claimed or Counter())[k]]
+        if free:
+            return free[0], free
         return "", []
+
+    def _scope_after(self, after: str) -> list[tuple[str, int, int]]:
+        """Territories named right after a number, in its clause ("19.22 % sur l'Occitanie")."""
+        clause = re.split(r"[,;:(]|\bcontre\b|\bet\b|\bvs\b", fold(after), maxsplit=1)[0]
+        return self.entities.scope_mentions(clause[:CLAUSE_SPAN])
 
     def _nearest_ops(self, f_sent: str, mentions: list[tuple[str, int, int]], q: Quantity, n: int) -> list[str]:
         if not mentions:

@@ -140,3 +140,21 @@ def test_sentence_cells_of_a_table_are_facts(tmp_path: Path) -> None:
     facts = extract_facts(load_corpus(folder), KNOWLEDGE_DIR).facts
     near = dict(zip(facts["value"], facts["near"], strict=True))
     assert near[2.66] == "2,66 jours par conseiller" and 151.6 in near and 41 in near and 64 in near
+
+
+def test_territories_of_a_clause_and_of_a_sibling_number(tmp_path: Path) -> None:
+    """Two territories in one clause are both the number's; a territory named right after another number of the
+    sentence ("dont 3 810 en Occitanie") is that number's, not lent to its neighbour by the sentence."""
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    text = (
+        "Rapport 2021\n\nLa moyenne d'âge en Occitanie et au national est de 21 ans.\n\n"
+        "À ce jour, 9 731 membres appartiennent à la communauté, dont 3 810 en Occitanie.\n\n"
+        "Au national, 12 % des entrées (sur 149 625 entrées) et 9 % en Occitanie.\n"
+    )
+    (folder / "rapport.txt").write_text(text, encoding="utf-8")
+    facts = extract_facts(load_corpus(folder), KNOWLEDGE_DIR).facts
+    row = {v: r for v, r in zip(facts["value"], facts.itertuples(), strict=True)}
+    assert set(row[21].scopes.split(",")) == {"occitanie", "national"}
+    assert row[3810].scope == "occitanie" and row[9731].scope_source != "sentence"
+    assert row[149625].scope == "national"  # in parentheses: the clause it stands in

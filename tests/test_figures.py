@@ -11,6 +11,7 @@ import pytest
 from assistant.figures import FigureEngine, faithful
 from assistant.figures.decide import decide
 from assistant.figures.features import FEATURES, QUESTION_FEATURES, Candidates
+from assistant.figures.parse import stated_numbers
 from assistant.figures.rank import Example, Ranker, fit, value_probabilities
 from assistant.records import Answer
 from assistant.settings import DEFAULT_MODEL, KNOWLEDGE_DIR
@@ -249,3 +250,10 @@ def test_dates_and_rates_are_no_unit_asked(engine: FigureEngine) -> None:
     assert engine.parse("APEC (28/04–07/10/2021) : nb d'accompagnements CEP ?").unit != "score"
     assert engine.parse("Densité de l'Occitanie en habitants au km² ?").unit is None
     assert engine.parse("Superficie de l'Occitanie en km² ?").unit == "km2"
+
+
+def test_numbers_a_question_states() -> None:
+    """Numbers a question states about what it asks (an age band, a level, a score), years aside."""
+    assert stated_numbers("cap emploi les 54-70 ans en 2021 ils sont combien", [2021]) == ("54", "70")
+    assert stated_numbers("enquête apec : ceux qui ont mis 7 sur 10 ?", []) == ("7", "10")
+    assert stated_numbers("EVA Occitanie 2021 : part des diplômés niveau 4 ?", [2021]) == ("4",)
