@@ -30,7 +30,7 @@ NOTE_WINDOW = 15
 # How far after a number its clause may name its territory ("… des entrées en CEP tout opérateur confondu en
 # Occitanie"): the longest such clause of the built-in report runs 75 characters; 40 missed it.
 CLAUSE_SPAN = 120
-FACTS_VERSION = 9  # bump when extraction changes: it is part of the corpus fingerprint
+FACTS_VERSION = 10  # bump when extraction changes: it is part of the corpus fingerprint
 
 # Declared schemas: the saved tables always have these columns with these dtypes.
 FACT_COLUMNS: dict[str, str] = {
@@ -901,14 +901,16 @@ class _Extractor(_TableFacts, _ProseFacts):
 
 
 def _own_before(before: str, has_previous: bool, has_siblings: bool = False) -> str:
-    """The words before a number that speak of it: after the last ')' or ';' (or 'et' / ',' after another number).
+    """The words before a number that speak of it: after the last ')' or ';' (or 'et', ',', 'dont' after another).
 
     When a sentence states several numbers, its opening words are everyone's subject: the first
     number keeps only the few words right before it ("au recours fort (13%)").
     """
     cut = max(before.rfind(")"), before.rfind(";"), before.rfind(" – "))
     if has_previous:
+        # "84 % … en recherche d'emploi dont 61 % inscrits": "dont" and "soit" open the next number's clause
         cut = max(cut, before.rfind(" et "), before.rfind(","), before.rfind(" contre "))
+        cut = max(cut, before.rfind(" dont "), before.rfind(" soit "))
     own = before[cut + 1 :] if cut >= 0 else before
     if has_siblings and not has_previous:
         own = " ".join(own.split()[-4:]) + (" " if own.endswith(" ") else "")
