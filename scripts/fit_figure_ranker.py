@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from assistant.figures.decide import is_absent  # noqa: E402
 from assistant.figures.engine import FigureEngine  # noqa: E402
+import assistant.figures.features as _features  # noqa: E402
 from assistant.figures.rank import RANKER_FILE, Example, Ranker, fit, value_probabilities  # noqa: E402
 from assistant.normalize import clean_input, expand_shorthand  # noqa: E402
 from assistant.pipeline import Assistant  # noqa: E402
@@ -72,18 +73,19 @@ def lists_of(items: list[dict]) -> list[Example]:
         c, pos, gid = it["cands"], it["positive"], it["row"]["id"]
         ex.append(Example(c.X, c.G, pos, 1.0, gid))
         if pos.any():  # the same question over a corpus that does not hold the answer
-            keep = ~pos
-            ex.append(Example(c.X[keep], c.G, np.zeros(int(keep.sum()), dtype=bool), REMOVED_WEIGHT, gid))
+            rest = _features.without(c, ~pos)
+            ex.append(Example(rest.X, rest.G, np.zeros(len(rest.rows), dtype=bool), REMOVED_WEIGHT, gid))
     return ex
 
 
 def predict(ranker: Ranker, it: dict, removed: bool = False) -> dict:
     c, values, pos = it["cands"], it["values"], it["positive"]
-    X = c.X[~pos] if removed else c.X
+    if removed:
+        c = _features.without(c, ~pos)
     vals = [v for v, p in zip(values, pos, strict=True) if not p] if removed else values
-    if not len(X):
+    if not len(c.rows):
         return {"p_top": 0.0, "p_none": 1.0, "correct": False, "shown": False}
-    p, p_none = ranker.probabilities(X, c.G)
+    p, p_none = ranker.probabilities(c.X, c.G)
     ranked = value_probabilities(vals, p)
     gold = float(it["row"]["number"]) if it["row"]["number"] is not None else float("nan")
     return {

@@ -61,6 +61,7 @@ FEATURES = (
     "operator_clause_other",  # ... names only another operator than the one asked
     "scope_clause",  # the number's clause names the territory asked ("dont 3 810 en Occitanie")
     "scope_clause_other",  # ... names only another territory
+    "unit_words_asked",  # the words of the number's unit as written ("points de pourcentage", "jours") are in the question
     "decimal",  # the number is written with decimals ("51.44 %"): a detailed figure, not a rounded recall
     "numbers_near",  # share of the numbers the question states ("44 à 54 ans") found in the number's clause
     "numbers_line",  # ... found in its sentence or line
@@ -196,6 +197,7 @@ class FactView:
         self.a_percent = (col["unit"] == "percent").to_numpy()
         self.a_counted = np.array(self.counted, dtype=object)
         self.a_decimal = np.array([bool(re.search(r"\d[.,]\d", str(r.number_text))) for r in self.rows], dtype=float)
+        self.unit_words = [{t for t in tokens(str(r.number_text)) if not t[0].isdigit()} for r in self.rows]
         self.own_number = [set(tokens(str(r.number_text))) for r in self.rows]
         self.a_n_numbers = np.log1p(np.array(self.n_numbers, dtype=np.float64))
         self.a_first = np.array(self.first, dtype=np.float64)
@@ -292,15 +294,7 @@ class FactView:
             sims = self.vectors[rows] @ qvec  # (n, 3): cosines on normalized vectors
         X = self._features(q, rows, hit_rank, sims)
         blocked = sorted(((i, v, self._coverage(q, i)) for i, v in broken), key=lambda b: -b[2])[:20]
-        G = np.array(
-            [
-                blocked[0][2] if blocked else 0.0,
-                float(X[:, 0].max()) if len(rows) else 0.0,
-                float(np.log1p(len(rows))),
-                float(X[:, FEATURES.index("sim_clause")].max()) if len(rows) else 0.0,
-            ]
-        )
-        return Candidates(rows, X, G, blocked)
+        return Candidates(rows, X, question_features(X, blocked[0][2] if blocked else 0.0), blocked)
 
     def _coverage(self, q: Query, i: int) -> float:
         """Graded share of the question's words around a fact (the first feature alone)."""
@@ -410,6 +404,8 @@ class FactView:
             line = np.maximum(self._terms(2, list(q.numbers), rows), self._terms(3, list(q.numbers), rows))
             X[:, f["numbers_near"]] = np.where(own, 0.0, near).mean(axis=1)
             X[:, f["numbers_line"]] = np.where(own, 0.0, np.maximum(near, line)).mean(axis=1)
+        asked_words = set(tokens(q.text))
+        X[:, f["unit_words_asked"]] = [bool(self.unit_words[i] & asked_words) for i in rows]
         X[:, f["decimal"]] = self.a_decimal[rows]
         X[:, f["is_table"]] = self.a_table[rows]
         X[:, f["numbers_in_sentence"]] = self.a_n_numbers[rows]
@@ -418,6 +414,25 @@ class FactView:
         if sims is not None:
             X[:, f["sim_clause"] : f["sim_heading"] + 1] = sims
         return with_relative(X)
+
+
+def question_features(X: np.ndarray, blocked_coverage: float) -> np.ndarray:
+    """QUESTION_FEATURES of a list of candidates (X as computed by FactView.candidates)."""
+    return np.array(
+        [
+            blocked_coverage,
+            float(X[:, _AT["coverage"]].max()) if len(X) else 0.0,
+            float(np.log1p(len(X))),
+            float(X[:, _AT["sim_clause"]].max()) if len(X) else 0.0,
+        ]
+    )
+
+
+def without(c: Candidates, keep: np.ndarray) -> Candidates:
+    """The candidates of a question over a corpus that lacks some of them (the list-relative features and the
+    question features computed again, as they would be)."""
+    X = with_relative(c.X[keep].copy())
+    return Candidates([r for r, k in zip(c.rows, keep, strict=True) if k], X, question_features(X, c.G[0]), c.blocked)
 
 
 def with_relative(X: np.ndarray) -> np.ndarray:
