@@ -30,9 +30,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import assistant.figures.features as _features  # noqa: E402
 from assistant.figures.decide import is_absent  # noqa: E402
 from assistant.figures.engine import FigureEngine  # noqa: E402
-import assistant.figures.features as _features  # noqa: E402
 from assistant.figures.rank import RANKER_FILE, Example, Ranker, fit, value_probabilities  # noqa: E402
 from assistant.normalize import clean_input, expand_shorthand  # noqa: E402
 from assistant.pipeline import Assistant  # noqa: E402

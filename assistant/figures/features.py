@@ -61,7 +61,7 @@ FEATURES = (
     "operator_clause_other",  # ... names only another operator than the one asked
     "scope_clause",  # the number's clause names the territory asked ("dont 3 810 en Occitanie")
     "scope_clause_other",  # ... names only another territory
-    "unit_words_asked",  # the words of the number's unit as written ("points de pourcentage", "jours") are in the question
+    "unit_words_asked",  # the unit as written ("points de pourcentage", "jours") is in the question
     "decimal",  # the number is written with decimals ("51.44 %"): a detailed figure, not a rounded recall
     "numbers_near",  # share of the numbers the question states ("44 à 54 ans") found in the number's clause
     "numbers_line",  # ... found in its sentence or line
