@@ -30,7 +30,7 @@ NOTE_WINDOW = 15
 # How far after a number its clause may name its territory ("… des entrées en CEP tout opérateur confondu en
 # Occitanie"): the longest such clause of the built-in report runs 75 characters; 40 missed it.
 CLAUSE_SPAN = 120
-FACTS_VERSION = 10  # bump when extraction changes: it is part of the corpus fingerprint
+FACTS_VERSION = 11  # bump when extraction changes: it is part of the corpus fingerprint
 
 # Declared schemas: the saved tables always have these columns with these dtypes.
 FACT_COLUMNS: dict[str, str] = {
@@ -645,7 +645,8 @@ class _ProseFacts:
                 if not years and doc.info.year:
                     years, year_src = [doc.info.year], "document"
                 default_years = sect.years or ([doc.info.year] if doc.info.year else [])
-                near = f"{_own_before(before, bool(i), len(kept) > 1)[-160:]}{q.text}{_own_after(after, before)[:160]}"
+                own = _own_before(before, bool(i), len(kept) > 1, after)[-160:]
+                near = f"{own}{q.text}{_own_after(after, before)[:160]}"
                 self.add(
                     document=name,
                     line=li.number,
@@ -900,13 +901,17 @@ class _Extractor(_TableFacts, _ProseFacts):
         self.rows.append(row)
 
 
-def _own_before(before: str, has_previous: bool, has_siblings: bool = False) -> str:
+def _own_before(before: str, has_previous: bool, has_siblings: bool = False, after: str = "") -> str:
     """The words before a number that speak of it: after the last ')' or ';' (or 'et', ',', 'dont' after another).
 
     When a sentence states several numbers, its opening words are everyone's subject: the first
     number keeps only the few words right before it ("au recours fort (13%)").
     """
     cut = max(before.rfind(")"), before.rfind(";"), before.rfind(" – "))
+    opened = before.rfind("(")
+    aside = after.split(")", 1)[0] if opened >= 0 else ""
+    if opened > cut and re.search(r"[^\W\d_]", before[opened:]) and re.search(r"[^\W\d_]{2,}", aside):
+        cut = opened  # "(les 4 % restants estiment …)": an aside with its own subject, not "(à hauteur de 9 %)"
     if has_previous:
         # "84 % … en recherche d'emploi dont 61 % inscrits": "dont" and "soit" open the next number's clause
         cut = max(cut, before.rfind(" et "), before.rfind(","), before.rfind(" contre "))

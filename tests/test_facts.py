@@ -158,3 +158,21 @@ def test_territories_of_a_clause_and_of_a_sibling_number(tmp_path: Path) -> None
     assert set(row[21].scopes.split(",")) == {"occitanie", "national"}
     assert row[3810].scope == "occitanie" and row[9731].scope_source != "sentence"
     assert row[149625].scope == "national"  # in parentheses: the clause it stands in
+
+
+def test_clause_of_an_aside_and_of_a_subset(tmp_path: Path) -> None:
+    """An aside with its own subject is its number's clause; "(à hauteur de 9 %)" reads with what precedes it;
+    "dont" opens the clause of the number after it."""
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    text = (
+        "Rapport 2021\n\n96 % des Cap emploi présentent le CPF (les 4 % restants estiment le dispositif complexe).\n\n"
+        "Ils sont orientés par les associations Transitions Pro (à hauteur de 9 %).\n\n"
+        "84 % de ces bénéficiaires sont en recherche d'emploi dont 61 % inscrits au Pôle Emploi.\n"
+    )
+    (folder / "rapport.txt").write_text(text, encoding="utf-8")
+    facts = extract_facts(load_corpus(folder), KNOWLEDGE_DIR).facts
+    near = dict(zip(facts["value"], facts["near"], strict=True))
+    assert near[4].startswith("les 4 % restants") and "CPF" not in near[4]
+    assert "Transitions Pro" in near[9]
+    assert near[61].startswith("dont 61 %") and "recherche" not in near[61]

@@ -61,7 +61,7 @@ FEATURES = (
     "operator_clause_other",  # ... names only another operator than the one asked
     "scope_clause",  # the number's clause names the territory asked ("dont 3 810 en Occitanie")
     "scope_clause_other",  # ... names only another territory
-    "unit_words_asked",  # the unit as written ("points de pourcentage", "jours") is in the question
+    "subset",  # the number's clause opens with "dont" or "parmi": a part of the number before it
     "decimal",  # the number is written with decimals ("51.44 %"): a detailed figure, not a rounded recall
     "numbers_near",  # share of the numbers the question states ("44 à 54 ans") found in the number's clause
     "numbers_line",  # ... found in its sentence or line
@@ -197,7 +197,10 @@ class FactView:
         self.a_percent = (col["unit"] == "percent").to_numpy()
         self.a_counted = np.array(self.counted, dtype=object)
         self.a_decimal = np.array([bool(re.search(r"\d[.,]\d", str(r.number_text))) for r in self.rows], dtype=float)
-        self.unit_words = [{t for t in tokens(str(r.number_text)) if not t[0].isdigit()} for r in self.rows]
+        self.a_subset = np.array(
+            [bool(re.match(r"\W*(?:dont|parmi)\b", fold(str(r.near)))) and r.kind != "table" for r in self.rows],
+            dtype=float,
+        )
         self.own_number = [set(tokens(str(r.number_text))) for r in self.rows]
         self.a_n_numbers = np.log1p(np.array(self.n_numbers, dtype=np.float64))
         self.a_first = np.array(self.first, dtype=np.float64)
@@ -404,8 +407,7 @@ class FactView:
             line = np.maximum(self._terms(2, list(q.numbers), rows), self._terms(3, list(q.numbers), rows))
             X[:, f["numbers_near"]] = np.where(own, 0.0, near).mean(axis=1)
             X[:, f["numbers_line"]] = np.where(own, 0.0, np.maximum(near, line)).mean(axis=1)
-        asked_words = set(tokens(q.text))
-        X[:, f["unit_words_asked"]] = [bool(self.unit_words[i] & asked_words) for i in rows]
+        X[:, f["subset"]] = self.a_subset[rows]
         X[:, f["decimal"]] = self.a_decimal[rows]
         X[:, f["is_table"]] = self.a_table[rows]
         X[:, f["numbers_in_sentence"]] = self.a_n_numbers[rows]
