@@ -296,18 +296,21 @@ class FactView:
         if qvec is not None and self.vectors is not None and rows:
             sims = self.vectors[rows] @ qvec  # (n, 3): cosines on normalized vectors
         X = self._features(q, rows, hit_rank, sims)
-        blocked = sorted(((i, v, self._coverage(q, i)) for i, v in broken), key=lambda b: -b[2])[:20]
+        cover = self._coverage(q, [i for i, _ in broken])
+        blocked = sorted(
+            ((i, v, float(c)) for (i, v), c in zip(broken, cover, strict=True)), key=lambda b: -b[2]
+        )[:20]
         return Candidates(rows, X, question_features(X, blocked[0][2] if blocked else 0.0), blocked)
 
-    def _coverage(self, q: Query, i: int) -> float:
-        """Graded share of the question's words around a fact (the first feature alone)."""
-        total = sum(q.weights.values()) or 1.0
-        fields = (self.before[i], self.near[i], self.sent[i], self.line[i], self.ctx[i])
-        grades = (1.0, 0.9, 0.75, 0.6, 0.3)
-        got = sum(
-            w * next((g for f, g in zip(fields, grades, strict=True) if t in f), 0.0) for t, w in q.weights.items()
-        )
-        return got / total if q.weights else 0.3
+    def _coverage(self, q: Query, rows: list[int]) -> np.ndarray:
+        """Graded share of the question's words around each fact, without synonyms (the first feature alone)."""
+        if not q.weights:
+            return np.full(len(rows), 0.3)
+        terms = list(q.weights)
+        w = np.array([q.weights[t] for t in terms], dtype=np.float64)
+        grades = (1.0, 0.9, 0.75, 0.6, 0.3)  # before the number, its clause, sentence, line, headings
+        graded = np.max([g * self._terms(f, terms, rows) for f, g in enumerate(grades)], axis=0)
+        return graded @ w / (float(w.sum()) or 1.0)
 
     def _terms(self, field: int, terms: list[str], rows: list[int]) -> np.ndarray:
         """len(rows) × len(terms): 1 where the term is among the field's words of the fact."""
