@@ -60,3 +60,55 @@ def defines(text: str, term: str) -> bool:
         ):
             return True
     return False
+
+
+_SMALL_WORDS = {"de", "du", "des", "d", "la", "le", "les", "l", "et", "en", "a", "au", "aux", "pour", "sur", "par"}
+
+
+def defines_strongly(text: str, term: str) -> bool:
+    """A definition proper: the term spelled out, or "X est un/une/le/la …", "X désigne …"."""
+    if expands(text, term):
+        return True
+    x = re.escape(term)
+    proper = rf"\b{x}\b\s+(?:est|sont)\s+(?:un|une|le|la|les|l')\b|\b{x}\b\s+designe\b"
+    return re.search(proper, _folded(text)) is not None
+
+
+def expands(text: str, term: str) -> bool:
+    """True when a passage spells an acronym out: "CHEOPS (Conseil National Handicap et Emploi pour les Organismes
+    de Placement Spécialisés)" or "conseil en évolution professionnelle (CEP)". The acronym's letters must be the
+    initials of the spelled-out words, in order (small words may be skipped, or count)."""
+    if " " in term or not 2 <= len(term) <= 10 or not term.isalpha():
+        return False
+    t = _folded(text)
+    x = re.escape(term)
+    after = [m.group(1) for m in re.finditer(rf"\b{x}\b\s*\(([^)]{{4,160}})\)", t)]
+    before = [t[max(0, m.start() - 160) : m.start()] for m in re.finditer(rf"\(\s*{x}\s*\)", t)]
+    for words, tail in [(a, False) for a in after] + [(b, True) for b in before]:
+        ws = re.findall(r"[a-z]+", words)
+        if tail:  # the spelled-out words end right before "(CEP)": try each start
+            for k in range(len(ws)):
+                if ws[k] not in _SMALL_WORDS and _initials_match(ws[k:], term):
+                    return True
+        elif _initials_match(ws, term):
+            return True
+    return False
+
+
+def _initials_match(words: list[str], term: str) -> bool:
+    """The term's letters are initials of the words, in order, from the first content word to the last one, and
+    at most one content word is left out ("Conseil National Handicap et Emploi…" -> CHEOPS). Small words count
+    only when that makes the letters fit ("Conseil en Evolution Professionnelle" -> CEP is tried both ways)."""
+    content = [w for w in words if w not in _SMALL_WORDS]
+    if not content or content[0][0] != term[0]:
+        return False
+    for seq in (content, words):
+        i, skipped = 0, 0
+        for w in seq:
+            if i < len(term) and w[0] == term[i]:
+                i += 1
+            elif w not in _SMALL_WORDS:
+                skipped += 1
+        if i == len(term) and skipped <= 1 and seq[-1][0] == term[-1]:
+            return True
+    return False

@@ -103,3 +103,15 @@ def test_definition_terms_read_the_question_as_asked() -> None:
     ]
     for question, term in asked:
         assert definition_term(contract_shorthand(expand_shorthand(question, lexicon), lexicon)) == term
+
+
+def test_a_definition_proper_spells_the_acronym_out_or_says_what_it_is() -> None:
+    from assistant.questions import defines_strongly, expands
+
+    spelled = "CHEOPS (Conseil National Handicap et Emploi pour les Organismes de Placement Spécialisés)"
+    assert expands(spelled, "cheops")
+    assert expands("Le conseil en évolution professionnelle (CEP) est gratuit.", "cep")
+    assert not expands("CHEOPS (novembre 2019) a mené une enquête.", "cheops")  # a parenthesis, not its letters
+    assert not expands("Le CEP (voir annexe) est gratuit.", "cep")
+    assert defines_strongly("Le PACEA est le nouveau cadre contractuel de l'accompagnement des jeunes.", "pacea")
+    assert not defines_strongly("Le PACEA : quelles modalités d'entrée ?", "pacea")
