@@ -10,6 +10,7 @@ import pytest
 
 from assistant.figures import FigureEngine, faithful
 from assistant.figures.decide import decide
+from assistant.figures.engine import ASK_WHICH
 from assistant.figures.features import FEATURES, QUESTION_FEATURES, Candidates
 from assistant.figures.parse import stated_numbers
 from assistant.figures.rank import Example, Ranker, fit, value_probabilities
@@ -257,3 +258,10 @@ def test_numbers_a_question_states() -> None:
     assert stated_numbers("cap emploi les 54-70 ans en 2021 ils sont combien", [2021]) == ("54", "70")
     assert stated_numbers("enquête apec : ceux qui ont mis 7 sur 10 ?", []) == ("7", "10")
     assert stated_numbers("EVA Occitanie 2021 : part des diplômés niveau 4 ?", [2021]) == ("4",)
+
+
+def test_counting_an_operator_is_a_question_not_a_vague_one(engine: FigureEngine) -> None:
+    """"Nombre de Missions Locales ?" counts the operator's structures; "et en 2020 ?" alone names no figure."""
+    counted = engine.answer("Nombre de Missions Locales en Occitanie ?", [])
+    assert counted.text != ASK_WHICH
+    assert engine.answer("et en 2020 ?", []).text == ASK_WHICH

@@ -116,7 +116,7 @@ class FigureEngine:
     def answer(self, question: str, hits: list[Hit], query: Query | None = None, qvec=None) -> Answer:
         """A cited figure, the candidates with their context, or an honest "not in the documents"."""
         q = query or self.parse(question)
-        if not q.weights and not q.metrics and q.unit in (None, "count", "percent"):
+        if not q.weights and not q.metrics and not q.asked_object and q.unit in (None, "count", "percent"):
             # "et en 2020 ?" out of a conversation: nothing says which figure (a surface or a budget would)
             return Answer(question, "abstain", ASK_WHICH, message=ASK_WHICH, query=q)
         if qvec is None:
