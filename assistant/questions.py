@@ -112,3 +112,39 @@ def _initials_match(words: list[str], term: str) -> bool:
         if i == len(term) and skipped <= 1 and seq[-1][0] == term[-1]:
             return True
     return False
+
+
+_SPELLED_BEFORE = re.compile(r"([^()]{4,160}?)[\s«»\"*]*\(\s*([A-Z][A-Za-z]{1,9})\s*\)")
+_SPELLED_AFTER = re.compile(r"\b([A-Z][A-Za-z]{1,9})\s*\(([^)]{4,160})\)")
+
+
+def acronyms(lines: list[str]) -> dict[str, str]:
+    """Acronyms the documents spell out, folded: {"pps": "prestations personnalisees specifiques", …}.
+
+    Read from "Prestations Personnalisées Spécifiques (PPS)" and "LUA (Lieu Unique d'Accompagnement)": the
+    acronym's letters must be the initials of the words (expands), so "(cf page 108)" or "LUA (dès 2021)" are not.
+    """
+    found: dict[str, str] = {}
+    for line in lines:
+        text = clean_markup(line)
+        pairs = [(m.group(2), m.group(1)) for m in _SPELLED_BEFORE.finditer(text)]
+        pairs += [(m.group(1), m.group(2)) for m in _SPELLED_AFTER.finditer(text)]
+        for acronym, words in pairs:
+            if sum(ch.isupper() for ch in acronym) < 2:
+                continue
+            term = fold(acronym)
+            if term in found:
+                continue
+            spelled = f"{words} ({acronym})" if text.find(words) < text.find(acronym) else f"{acronym} ({words})"
+            if expands(spelled, term):
+                found[term] = _spelled_words(fold(words), term)
+    return found
+
+
+def _spelled_words(words: str, term: str) -> str:
+    """The words that spell the term out, without what precedes them ("… l'offre appelée « Prestations …»")."""
+    ws = re.findall(r"[a-z]+", words)
+    for k in range(len(ws)):
+        if ws[k] not in _SMALL_WORDS and _initials_match(ws[k:], term):
+            return " ".join(ws[k:])
+    return " ".join(ws)

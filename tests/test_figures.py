@@ -265,3 +265,16 @@ def test_counting_an_operator_is_a_question_not_a_vague_one(engine: FigureEngine
     counted = engine.answer("Nombre de Missions Locales en Occitanie ?", [])
     assert counted.text != ASK_WHICH
     assert engine.answer("et en 2020 ?", []).text == ASK_WHICH
+
+
+def test_an_acronym_of_the_documents_reads_as_its_words(engine: FigureEngine) -> None:
+    reader = engine.reader
+    saved = reader.acronyms
+    reader.acronyms = {"pps": "prestations personnalisees specifiques"}
+    try:
+        q = reader.parse("PPS prescrites en 2021 ?")
+        assert q.expansions.get("prestat") == "pps"
+        back = reader.parse("combien de prestations personnalisées spécifiques en 2021 ?")
+        assert back.expansions.get("pps") == "prestat"
+    finally:
+        reader.acronyms = saved

@@ -115,3 +115,14 @@ def test_a_definition_proper_spells_the_acronym_out_or_says_what_it_is() -> None
     assert not expands("Le CEP (voir annexe) est gratuit.", "cep")
     assert defines_strongly("Le PACEA est le nouveau cadre contractuel de l'accompagnement des jeunes.", "pacea")
     assert not defines_strongly("Le PACEA : quelles modalités d'entrée ?", "pacea")
+
+
+def test_acronyms_spelled_out_in_the_documents() -> None:
+    from assistant.questions import acronyms
+
+    lines = [
+        "l'offre de l'AGEFIPH appelée « Prestations Personnalisées Spécifiques » (PPS). Ces prestations",
+        "LUA (Lieu Unique d'Accompagnement) et LUA (Cap Emploi passés en LUA dès 2021)",
+        "voir la synthèse (cf page 108)",
+    ]
+    assert acronyms(lines) == {"pps": "prestations personnalisees specifiques", "lua": "lieu unique d accompagnement"}

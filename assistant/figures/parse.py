@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 
 from rapidfuzz import fuzz, process
 
+from assistant.questions import acronyms
 from ingest.facts import Entities, Lexicon, years_in
 from ingest.numbers import find_quantities
 from ingest.operators import Operator
@@ -78,6 +79,7 @@ class QuestionReader:
         self.idf = {t: math.log(1 + n / c) for t, c in counts.items()}
         self.default_idf = math.log(1 + n)
         self.vocab = list(counts)
+        self.acronyms = acronyms(lines)  # spelled out in the documents: "PPS" -> "prestations personnalisees …"
         self.synonyms = [{t for w in group for t in tokens(w)} for group in lexicon.synonyms]
         # Metric groups: single words only ("entrée en CEP" would make "cep" a metric word).
         self.metric_groups: dict[int, set[str]] = {
@@ -148,6 +150,7 @@ class QuestionReader:
             t = self._spell(t)
             weights[t] = self.idf.get(t, self.default_idf)
         expansions: dict[str, str] = {}
+        self._expand_acronyms(text, weights, expansions)
         for group in self.synonyms:
             hit = next((t for t in weights if t in group), None)
             if hit:
@@ -167,6 +170,23 @@ class QuestionReader:
             asked_object(text) if unit in (None, "count") else "",
             stated_numbers(text, years),
         )
+
+    def _expand_acronyms(self, text: str, weights: dict[str, float], expansions: dict[str, str]) -> None:
+        """An acronym the documents spell out stands for its words, and its words for it ("PPS" <-> "prestations
+        personnalisées spécifiques"): each side counts as a synonym of the other."""
+        folded = fold(clean_markup(text))
+        for acronym, spelled in self.acronyms.items():
+            long_stems = [t for t in tokens(spelled) if t not in STOP_WORDS and len(t) > 2]
+            if re.search(rf"\b{acronym}\b", folded):
+                source = stem(acronym)
+                if source in weights:
+                    for t in long_stems:
+                        if t not in weights:
+                            expansions.setdefault(t, source)
+            elif long_stems and has(folded, spelled):
+                head = next((t for t in long_stems if t in weights), None)
+                if head:
+                    expansions.setdefault(stem(acronym), head)
 
     def follow_up(self, text: str, previous: Query) -> Query | None:
         """An elliptic follow-up ("et en 2020 ?", "et pour l'APEC ?") as the previous query with the changed slot.
