@@ -30,7 +30,7 @@ NOTE_WINDOW = 15
 # How far after a number its clause may name its territory ("… des entrées en CEP tout opérateur confondu en
 # Occitanie"): the longest such clause of the built-in report runs 75 characters; 40 missed it.
 CLAUSE_SPAN = 120
-FACTS_VERSION = 11  # bump when extraction changes: it is part of the corpus fingerprint
+FACTS_VERSION = 12  # bump when extraction changes: it is part of the corpus fingerprint
 
 # Declared schemas: the saved tables always have these columns with these dtypes.
 FACT_COLUMNS: dict[str, str] = {
@@ -205,6 +205,20 @@ def _find_all(text: str, phrases: Iterable[tuple[str, str]], loose: bool = False
     return sorted(out, key=lambda x: x[1])
 
 
+def _inflected(words: Iterable[str]) -> list[str]:
+    """The lexicon's words with the other forms of their adjectives: "national" -> "nationale", "nationaux",
+    "nationales"; "occitan" -> "occitane", "occitans", "occitanes"."""
+    out = list(dict.fromkeys(words))
+    for w in list(out):
+        if " " in w:
+            continue
+        if w.endswith("al"):
+            out += [w + "e", w + "es", w[:-2] + "aux"]
+        elif w.endswith("an"):
+            out += [w + "e", w + "s", w + "es"]
+    return list(dict.fromkeys(out))
+
+
 class Entities:
     """Finds operators, scopes and years in folded text, with the lexicon's masks."""
 
@@ -214,9 +228,9 @@ class Entities:
         self._op_phrases = [(op.id, a) for op in operators.values() for a in op.aliases if a]
         regions = [(f"other:{_region_key(r)}", r) for r in lexicon.other_regions]
         self._scope_phrases = (
-            [("occitanie", w) for w in lexicon.occitanie]
-            + [("regional", w) for w in lexicon.regional]
-            + [("national", w) for w in lexicon.national]
+            [("occitanie", w) for w in _inflected(lexicon.occitanie)]
+            + [("regional", w) for w in _inflected(lexicon.regional)]
+            + [("national", w) for w in _inflected(lexicon.national)]
             + regions
         )
         self.home = ""  # the region the current document is about: what "régional" means there

@@ -176,3 +176,13 @@ def test_clause_of_an_aside_and_of_a_subset(tmp_path: Path) -> None:
     assert near[4].startswith("les 4 % restants") and "CPF" not in near[4]
     assert "Transitions Pro" in near[9]
     assert near[61].startswith("dont 61 %") and "recherche" not in near[61]
+
+
+def test_scope_words_in_all_their_forms() -> None:
+    """The lexicon says "national", "nationaux"; "nationales" is found too (each adjective's other forms)."""
+    from ingest.facts import Entities, load_lexicon
+    from ingest.operators import load_operators
+
+    entities = Entities(load_operators(KNOWLEDGE_DIR), load_lexicon(KNOWLEDGE_DIR))
+    found = [k for k, _, _ in entities.scope_mentions("poids dans les entrees nationales et les antennes occitanes")]
+    assert found == ["national", "occitanie"]
