@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from assistant.figures import FigureEngine, faithful
-from assistant.figures.decide import decide
+from assistant.figures.decide import Choice, decide
 from assistant.figures.engine import ASK_WHICH
 from assistant.figures.features import FEATURES, QUESTION_FEATURES, Candidates
 from assistant.figures.parse import stated_numbers
@@ -278,3 +278,13 @@ def test_an_acronym_of_the_documents_reads_as_its_words(engine: FigureEngine) ->
         assert back.expansions.get("pps") == "prestat"
     finally:
         reader.acronyms = saved
+
+
+def test_a_value_in_a_table_and_a_sentence_is_quoted_from_the_sentence(engine: FigureEngine) -> None:
+    df = engine.df
+    rows = df.index[df["value"] == 175837].tolist()
+    table = next(i for i in rows if df["kind"].iloc[i] == "table")
+    prose = next(i for i in rows if df["kind"].iloc[i] != "table")
+    chosen = engine.phraser.readable(Choice(175837.0, 0.8, table, (prose,)))
+    assert (chosen.fact, chosen.corroborating) == (prose, (table,))  # the cell is still cited, after
+    assert engine.phraser.readable(Choice(175837.0, 0.8, prose, (table,))).fact == prose

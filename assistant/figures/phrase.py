@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import pandas as pd
 
@@ -45,11 +46,24 @@ class Phraser:
         )
 
     def answer(self, q: Query, d: Decision) -> Answer:
+        d = replace(d, choices=[self.readable(c) for c in d.choices])
         if d.kind == "answer":
             return self._one(q, d.choices[0])
         if d.kind == "candidates":
             return self._several(q, d.choices)
         return self._absent(q, d)
+
+    def readable(self, c: Choice) -> Choice:
+        """A value stated both in a table cell and in a sentence is quoted from the sentence, which reads on its
+        own; the cell stays among the corroborating citations."""
+        kind = self.df["kind"]
+        if kind.iloc[c.fact] != "table":
+            return c
+        prose = next((i for i in c.corroborating if kind.iloc[i] != "table"), None)
+        if prose is None:
+            return c
+        rest = tuple(i for i in c.corroborating if i != prose)
+        return replace(c, fact=prose, corroborating=(c.fact, *rest))
 
     def _one(self, q: Query, c: Choice) -> Answer:
         r = self.df.iloc[c.fact]
@@ -172,7 +186,7 @@ def clause_of(r: pd.Series) -> str:
     """The words that say what a number counts: its clause in prose, its row and column in a table."""
     if r["kind"] == "table":
         return " — ".join(x for x in (str(r["row_label"]), str(r["column"])) if x and x != "nan") or str(r["label"])
-    near = clean_markup(str(r["near"])).strip(" -•✓*,;")
+    near = clean_markup(str(r["near"])).strip(" -•✓*,;:")
     return near if len(near) <= 200 else clip(clean_markup(str(r["sentence"])), str(r["number_text"]))
 
 
