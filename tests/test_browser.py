@@ -20,6 +20,7 @@ pytestmark = pytest.mark.browser
 if not CHROMIUM.exists():
     pytest.skip("/usr/bin/chromium absent (apt-get install chromium)", allow_module_level=True)
 pytest.importorskip("playwright.sync_api")
+from playwright.sync_api import expect  # noqa: E402
 
 
 def app_env(tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -202,7 +203,8 @@ def _refused_upload(url: str, browser: Any) -> None:
     reason.wait_for(timeout=30_000)
     assert reason.is_visible()  # in view, nothing to open
     assert uploader.get_by_text("virus.exe").is_visible()  # the picker keeps the file
-    assert page.get_by_role("button", name="Ajouter et indexer").is_disabled()
+    # the button is drawn by the same rerun as the reason, possibly a moment later: wait for its state
+    expect(page.get_by_role("button", name="Ajouter et indexer")).to_be_disabled(timeout=15_000)
     uploader.locator('input[type="file"]').set_input_files(
         files=[{"name": "....pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4"}]
     )
