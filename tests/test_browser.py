@@ -72,8 +72,8 @@ def test_chat_then_kiosk_in_a_real_browser(tmp_path: Path) -> None:
         page.get_by_text("Êtes-vous cadre ?").wait_for(timeout=30_000)
         rerun_after(page, page.get_by_role("button", name="Non", exact=True).click)
         page.wait_for_selector('[data-testid="stChatMessage"]', timeout=60_000)
-        assert page.get_by_text("Opérateur à contacter").first.is_visible()
-        assert page.get_by_role("button", name="Recommencer").is_visible()
+        expect(page.get_by_text("Opérateur à contacter").first).to_be_visible(timeout=15_000)
+        expect(page.get_by_role("button", name="Recommencer")).to_be_visible(timeout=15_000)
         rerun_after(page, page.get_by_role("button", name="Recommencer").click)
         page.wait_for_function("() => !document.querySelector('[data-testid=\"stChatMessage\"]')", timeout=30_000)
 
