@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from functools import lru_cache
 
 from ingest.text import clean_markup, fold
@@ -54,12 +55,31 @@ def defines(text: str, term: str) -> bool:
     if " " in term:  # "plateforme agora": the name itself may stand alone
         candidates.append(term.split()[-1])
     for cand in candidates:
-        x = re.escape(cand)
-        if re.search(rf"\b{x}\b\*?\s*(?:\(|:|est une?\b|est le\b|est la\b|designe\b|sont\b)", t) or re.search(
-            rf"\(\s*{x}\s*\)", t
+        if _found(t, cand, r"\b\*?\s*(?:\(|:|est une?\b|est le\b|est la\b|designe\b|sont\b)") or re.search(
+            rf"\(\s*{re.escape(cand)}\s*\)", t
         ):
             return True
     return False
+
+
+@lru_cache(maxsize=512)
+def _after_term(term: str, tail: str) -> re.Pattern[str]:
+    return re.compile(re.escape(term) + tail)
+
+
+def _matches(t: str, term: str, tail: str) -> Iterator[re.Match[str]]:
+    r"""Matches of the term as a whole word followed by `tail` (a regex), as rf"\b{term}{tail}" would find them.
+    The word boundary is checked by hand: a pattern opening on \b is not searched by its literal, and a
+    definition question reads up to 500 passages (4.4 ms against 0.3 ms for "cep" on the built-in corpus)."""
+    return (m for m in _after_term(term, tail).finditer(t) if not m.start() or not _is_word(t[m.start() - 1]))
+
+
+def _found(t: str, term: str, tail: str) -> bool:
+    return next(_matches(t, term, tail), None) is not None
+
+
+def _is_word(ch: str) -> bool:
+    return ch.isalnum() or ch == "_"
 
 
 _SMALL_WORDS = {"de", "du", "des", "d", "la", "le", "les", "l", "et", "en", "a", "au", "aux", "pour", "sur", "par"}
@@ -69,9 +89,7 @@ def defines_strongly(text: str, term: str) -> bool:
     """A definition proper: the term spelled out, or "X est un/une/le/la …", "X désigne …"."""
     if expands(text, term):
         return True
-    x = re.escape(term)
-    proper = rf"\b{x}\b\s+(?:est|sont)\s+(?:un|une|le|la|les|l')\b|\b{x}\b\s+designe\b"
-    return re.search(proper, _folded(text)) is not None
+    return _found(_folded(text), term, r"\b\s+(?:(?:est|sont)\s+(?:un|une|le|la|les|l')\b|designe\b)")
 
 
 def expands(text: str, term: str) -> bool:
@@ -81,18 +99,20 @@ def expands(text: str, term: str) -> bool:
     if " " in term or not 2 <= len(term) <= 10 or not term.isalpha():
         return False
     t = _folded(text)
-    x = re.escape(term)
-    after = [m.group(1) for m in re.finditer(rf"\b{x}\b\s*\(([^)]{{4,160}})\)", t)]
-    before = [t[max(0, m.start() - 160) : m.start()] for m in re.finditer(rf"\(\s*{x}\s*\)", t)]
-    for words, tail in [(a, False) for a in after] + [(b, True) for b in before]:
-        ws = re.findall(r"[a-z]+", words)
-        if tail:  # the spelled-out words end right before "(CEP)": try each start
-            for k in range(len(ws)):
-                if ws[k] not in _SMALL_WORDS and _initials_match(ws[k:], term):
-                    return True
-        elif _initials_match(ws, term):
-            return True
-    return False
+    after = [(m.group(1), False) for m in _matches(t, term, r"\b\s*\(([^)]{4,160})\)")]
+    before = [(t[max(0, m.start() - 160) : m.start()], True) for m in re.finditer(rf"\(\s*{re.escape(term)}\s*\)", t)]
+    return any(_spelled(re.findall(r"[a-z]+", words), term, tail) for words, tail in after + before)
+
+
+def _spelled(ws: list[str], term: str, tail: bool) -> list[str]:
+    """The words that spell the term out: all of ws, or (tail: they end right before "(CEP)") ws from the first
+    start that fits; [] when none does."""
+    if not tail:
+        return ws if _initials_match(ws, term) else []
+    for k, w in enumerate(ws):
+        if w[0] == term[0] and w not in _SMALL_WORDS and _initials_match(ws[k:], term):
+            return ws[k:]
+    return []
 
 
 def _initials_match(words: list[str], term: str) -> bool:
@@ -122,29 +142,18 @@ def acronyms(lines: list[str]) -> dict[str, str]:
     """Acronyms the documents spell out, folded: {"pps": "prestations personnalisees specifiques", …}.
 
     Read from "Prestations Personnalisées Spécifiques (PPS)" and "LUA (Lieu Unique d'Accompagnement)": the
-    acronym's letters must be the initials of the words (expands), so "(cf page 108)" or "LUA (dès 2021)" are not.
+    acronym's letters must be the initials of the words (_spelled), so "(cf page 108)" or "LUA (dès 2021)" are not.
     """
     found: dict[str, str] = {}
     for line in lines:
         text = clean_markup(line)
-        pairs = [(m.group(2), m.group(1)) for m in _SPELLED_BEFORE.finditer(text)]
-        pairs += [(m.group(1), m.group(2)) for m in _SPELLED_AFTER.finditer(text)]
-        for acronym, words in pairs:
-            if sum(ch.isupper() for ch in acronym) < 2:
-                continue
+        pairs = [(m.group(2), m.group(1), True) for m in _SPELLED_BEFORE.finditer(text)]
+        pairs += [(m.group(1), m.group(2), False) for m in _SPELLED_AFTER.finditer(text)]
+        for acronym, words, tail in pairs:
             term = fold(acronym)
-            if term in found:
+            if sum(ch.isupper() for ch in acronym) < 2 or term in found:
                 continue
-            spelled = f"{words} ({acronym})" if text.find(words) < text.find(acronym) else f"{acronym} ({words})"
-            if expands(spelled, term):
-                found[term] = _spelled_words(fold(words), term)
+            spelled = _spelled(re.findall(r"[a-z]+", fold(words)), term, tail)
+            if spelled:
+                found[term] = " ".join(spelled)
     return found
-
-
-def _spelled_words(words: str, term: str) -> str:
-    """The words that spell the term out, without what precedes them ("… l'offre appelée « Prestations …»")."""
-    ws = re.findall(r"[a-z]+", words)
-    for k in range(len(ws)):
-        if ws[k] not in _SMALL_WORDS and _initials_match(ws[k:], term):
-            return " ".join(ws[k:])
-    return " ".join(ws)
