@@ -376,9 +376,10 @@ class FactView:
             X[:, f["scope_explicit"]] = match & scope_own
             X[:, f["scope_inherited"]] = match & ~scope_own
             X[:, f["scope_other"]] = ~match & scope_own & has_scope
+            asked_scopes = set(q.scopes)
             named = [self.near_scopes[i] for i in rows]
-            X[:, f["scope_clause"]] = [bool(sc & set(q.scopes)) for sc in named]
-            X[:, f["scope_clause_other"]] = [bool(sc) and not sc & set(q.scopes) for sc in named]
+            X[:, f["scope_clause"]] = [bool(sc & asked_scopes) for sc in named]
+            X[:, f["scope_clause_other"]] = [bool(sc) and not sc & asked_scopes for sc in named]
         else:
             X[:, f["region_unasked"]] = self.a_other_region[rows]
         year = self.a_year[rows]

@@ -80,6 +80,10 @@ class QuestionReader:
         self.default_idf = math.log(1 + n)
         self.vocab = list(counts)
         self.acronyms = acronyms(lines)  # spelled out in the documents: "PPS" -> "prestations personnalisees …"
+        self._acronym_stems = {  # acronym -> (its stem, the content stems of its words), read once
+            a: (stem(a), [t for t in tokens(spelled) if t not in STOP_WORDS and len(t) > 2])
+            for a, spelled in self.acronyms.items()
+        }
         self.synonyms = [{t for w in group for t in tokens(w)} for group in lexicon.synonyms]
         # Metric groups: single words only ("entrée en CEP" would make "cep" a metric word).
         self.metric_groups: dict[int, set[str]] = {
@@ -176,9 +180,8 @@ class QuestionReader:
         personnalisées spécifiques"): each side counts as a synonym of the other."""
         folded = fold(clean_markup(text))
         for acronym, spelled in self.acronyms.items():
-            long_stems = [t for t in tokens(spelled) if t not in STOP_WORDS and len(t) > 2]
-            if re.search(rf"\b{acronym}\b", folded):
-                source = stem(acronym)
+            source, long_stems = self._acronym_stems[acronym]
+            if has(folded, acronym):
                 if source in weights:
                     for t in long_stems:
                         if t not in weights:
@@ -186,7 +189,7 @@ class QuestionReader:
             elif long_stems and has(folded, spelled):
                 head = next((t for t in long_stems if t in weights), None)
                 if head:
-                    expansions.setdefault(stem(acronym), head)
+                    expansions.setdefault(source, head)
 
     def follow_up(self, text: str, previous: Query) -> Query | None:
         """An elliptic follow-up ("et en 2020 ?", "et pour l'APEC ?") as the previous query with the changed slot.
