@@ -6,6 +6,7 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
 from rapidfuzz import fuzz, process
 
@@ -80,10 +81,6 @@ class QuestionReader:
         self.default_idf = math.log(1 + n)
         self.vocab = list(counts)
         self.acronyms = acronyms(lines)  # spelled out in the documents: "PPS" -> "prestations personnalisees …"
-        self._acronym_stems = {  # acronym -> (its stem, the content stems of its words), read once
-            a: (stem(a), [t for t in tokens(spelled) if t not in STOP_WORDS and len(t) > 2])
-            for a, spelled in self.acronyms.items()
-        }
         self.synonyms = [{t for w in group for t in tokens(w)} for group in lexicon.synonyms]
         # Metric groups: single words only ("entrée en CEP" would make "cep" a metric word).
         self.metric_groups: dict[int, set[str]] = {
@@ -180,7 +177,7 @@ class QuestionReader:
         personnalisées spécifiques"): each side counts as a synonym of the other."""
         folded = fold(clean_markup(text))
         for acronym, spelled in self.acronyms.items():
-            source, long_stems = self._acronym_stems[acronym]
+            source, long_stems = _acronym_stems(acronym, spelled)
             if has(folded, acronym):
                 if source in weights:
                     for t in long_stems:
@@ -239,6 +236,12 @@ def has(folded: str, phrase: str) -> bool:
     if not phrase[0].isalnum() or not phrase[-1].isalnum():
         return phrase in folded
     return re.search(rf"(?<![a-z0-9]){re.escape(phrase)}(?![a-z0-9])", folded) is not None
+
+
+@lru_cache(maxsize=1024)
+def _acronym_stems(acronym: str, spelled: str) -> tuple[str, tuple[str, ...]]:
+    """An acronym's stem and the content stems of its spelled-out words, read once."""
+    return stem(acronym), tuple(t for t in tokens(spelled) if t not in STOP_WORDS and len(t) > 2)
 
 
 def stated_numbers(text: str, years: list[int]) -> tuple[str, ...]:
