@@ -183,7 +183,7 @@ def _phrase_re(phrase: str, loose: bool) -> re.Pattern[str]:
     parts = []
     for w in phrase.split():
         if w.endswith("al") and len(w) > 4:
-            parts.append(re.escape(w[:-2]) + "(?:al|aux|ale|ales)")
+            parts.append("(?:" + "|".join(map(re.escape, _adjective_forms(w))) + ")")
         elif len(w) > 3 and w[-1].isalpha():
             parts.append(re.escape(w) + "(?:e|s|es|x)?")
         else:
@@ -205,18 +205,19 @@ def _find_all(text: str, phrases: Iterable[tuple[str, str]], loose: bool = False
     return sorted(out, key=lambda x: x[1])
 
 
+def _adjective_forms(w: str) -> list[str]:
+    """A word and, for an adjective in -al or -an, its other forms ("national": nationale, nationales,
+    nationaux; "occitan": occitane, occitans, occitanes)."""
+    if w.endswith("al"):
+        return [w, w + "e", w + "es", w[:-2] + "aux"]
+    if w.endswith("an"):
+        return [w, w + "e", w + "s", w + "es"]
+    return [w]
+
+
 def _inflected(words: Iterable[str]) -> list[str]:
-    """The lexicon's words with the other forms of their adjectives: "national" -> "nationale", "nationaux",
-    "nationales"; "occitan" -> "occitane", "occitans", "occitanes"."""
-    out = list(dict.fromkeys(words))
-    for w in list(out):
-        if " " in w:
-            continue
-        if w.endswith("al"):
-            out += [w + "e", w + "es", w[:-2] + "aux"]
-        elif w.endswith("an"):
-            out += [w + "e", w + "s", w + "es"]
-    return list(dict.fromkeys(out))
+    """The lexicon's words with the other forms of their one-word adjectives."""
+    return list(dict.fromkeys(f for w in words for f in ([w] if " " in w else _adjective_forms(w))))
 
 
 class Entities:
@@ -637,14 +638,15 @@ class _ProseFacts:
                 (kept[i - 1].end if i else 0, q.start, q.end, kept[i + 1].start if i + 1 < len(kept) else len(sent))
                 for i, q in enumerate(kept)
             ]
-            own_after = [Counter(k for k, _, _ in self._scope_after(sent[e:n])) for _, _, e, n in spans]
+            named_after = [self._scope_after(sent[e:n]) for _, _, e, n in spans]  # each number's own territory
+            own_after = [Counter(k for k, _, _ in m) for m in named_after]
             for i, q in enumerate(kept):
                 prev_end, _, _, next_start = spans[i]
                 before, after = sent[prev_end : q.start], sent[q.end : next_start]
                 # a number in parentheses ("(sur 149 625 entrées)") reads with the clause it stands in
                 aside = sent[: q.start].count("(") > sent[: q.start].count(")")
                 claimed = None if aside else sum((own_after[j] for j in range(len(kept)) if j != i), Counter())
-                scope, scopes = self._scope(sent, before, after, resp.get(i), bool(i), claimed)
+                scope, scopes = self._scope(sent, before, named_after[i], resp.get(i), bool(i), claimed)
                 scope_src = "sentence" if scope else ""
                 if not scope:
                     scope, scope_src = (sect.scope, "section") if sect.scope else ("", "")
@@ -728,15 +730,23 @@ class _ProseFacts:
         return {i: scopes[k] for k, i in enumerate(after[: len(scopes)])}
 
     def _scope(
-        self, sent: str, before: str, after: str, forced: str | None, multi: bool, claimed: Counter[str] | None = None
+        self,
+        sent: str,
+        before: str,
+        named_after: list[tuple[str, int, int]],
+        forced: str | None,
+        multi: bool,
+        claimed: Counter[str] | None = None,
     ) -> tuple[str, list[str]]:
+        """A number's territory and all those it is about. named_after: the territories right after the number, in
+        its clause (_scope_after); claimed: those named right after the other numbers of the sentence."""
         e = self.entities
         mentioned = Counter(k for k, _, _ in e.scope_mentions(fold(sent)))
         all_found = list(mentioned)
         if forced:
             return forced, [forced]
         # right after the number, in the same clause: "19.22 % sur l'Occitanie", "41 % au niveau national"
-        m = self._scope_after(after)
+        m = named_after
         if m:
             return m[0][0], [m[0][0]]
         # before the number, only its own clause: "… au niveau national et 68.86 % …" is not about the national
