@@ -127,17 +127,22 @@ def test_real_corpus_comparison_takes_one_table_per_series() -> None:
     assert cap["entrants"] == 149625 and pd.isna(cap["sortants"]) and pd.isna(cap["beneficiaires"])
 
 
-def test_sentence_cells_of_a_table_are_facts(tmp_path: Path) -> None:
-    """A survey table whose cells are sentences: their numbers are facts like prose, one clause each."""
+def facts_of(tmp_path: Path, name: str, text: str) -> pd.DataFrame:
+    """The fact table of a one-document corpus written in tmp_path."""
     folder = tmp_path / "docs"
     folder.mkdir()
+    (folder / name).write_text(text, encoding="utf-8")
+    return extract_facts(load_corpus(folder), KNOWLEDGE_DIR).facts
+
+
+def test_sentence_cells_of_a_table_are_facts(tmp_path: Path) -> None:
+    """A survey table whose cells are sentences: their numbers are facts like prose, one clause each."""
     survey = (
         "Enquête 2016\n\nQuestion\tRéponse\tPrécision\n"
         "Jours de formation en moyenne ?\t2,66 jours par conseiller\t151,6 jours ont été recensés\n"
         "Organisme de formation ?\tOui pour 41% des Cap emploi\tDonnées obtenues sur 64 retours\n"
     )
-    (folder / "enquete.txt").write_text(survey, encoding="utf-8")
-    facts = extract_facts(load_corpus(folder), KNOWLEDGE_DIR).facts
+    facts = facts_of(tmp_path, "enquete.txt", survey)
     near = dict(zip(facts["value"], facts["near"], strict=True))
     assert near[2.66] == "2,66 jours par conseiller" and 151.6 in near and 41 in near and 64 in near
 
@@ -145,15 +150,12 @@ def test_sentence_cells_of_a_table_are_facts(tmp_path: Path) -> None:
 def test_territories_of_a_clause_and_of_a_sibling_number(tmp_path: Path) -> None:
     """Two territories in one clause are both the number's; a territory named right after another number of the
     sentence ("dont 3 810 en Occitanie") is that number's, not lent to its neighbour by the sentence."""
-    folder = tmp_path / "docs"
-    folder.mkdir()
     text = (
         "Rapport 2021\n\nLa moyenne d'âge en Occitanie et au national est de 21 ans.\n\n"
         "À ce jour, 9 731 membres appartiennent à la communauté, dont 3 810 en Occitanie.\n\n"
         "Au national, 12 % des entrées (sur 149 625 entrées) et 9 % en Occitanie.\n"
     )
-    (folder / "rapport.txt").write_text(text, encoding="utf-8")
-    facts = extract_facts(load_corpus(folder), KNOWLEDGE_DIR).facts
+    facts = facts_of(tmp_path, "rapport.txt", text)
     row = {v: r for v, r in zip(facts["value"], facts.itertuples(), strict=True)}
     assert set(row[21].scopes.split(",")) == {"occitanie", "national"}
     assert row[3810].scope == "occitanie" and row[9731].scope_source != "sentence"
@@ -163,15 +165,12 @@ def test_territories_of_a_clause_and_of_a_sibling_number(tmp_path: Path) -> None
 def test_clause_of_an_aside_and_of_a_subset(tmp_path: Path) -> None:
     """An aside with its own subject is its number's clause; "(à hauteur de 9 %)" reads with what precedes it;
     "dont" opens the clause of the number after it."""
-    folder = tmp_path / "docs"
-    folder.mkdir()
     text = (
         "Rapport 2021\n\n96 % des Cap emploi présentent le CPF (les 4 % restants estiment le dispositif complexe).\n\n"
         "Ils sont orientés par les associations Transitions Pro (à hauteur de 9 %).\n\n"
         "84 % de ces bénéficiaires sont en recherche d'emploi dont 61 % inscrits au Pôle Emploi.\n"
     )
-    (folder / "rapport.txt").write_text(text, encoding="utf-8")
-    facts = extract_facts(load_corpus(folder), KNOWLEDGE_DIR).facts
+    facts = facts_of(tmp_path, "rapport.txt", text)
     near = dict(zip(facts["value"], facts["near"], strict=True))
     assert near[4].startswith("les 4 % restants") and "CPF" not in near[4]
     assert "Transitions Pro" in near[9]
