@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from assistant.figures import FigureEngine, faithful
-from assistant.figures.decide import Choice, decide
+from assistant.figures.decide import Choice, Decision, decide
 from assistant.figures.engine import ASK_WHICH
 from assistant.figures.features import FEATURES, QUESTION_FEATURES, Candidates
 from assistant.figures.parse import stated_numbers
@@ -261,7 +261,7 @@ def test_numbers_a_question_states() -> None:
 
 
 def test_counting_an_operator_is_a_question_not_a_vague_one(engine: FigureEngine) -> None:
-    """"Nombre de Missions Locales ?" counts the operator's structures; "et en 2020 ?" alone names no figure."""
+    """ "Nombre de Missions Locales ?" counts the operator's structures; "et en 2020 ?" alone names no figure."""
     counted = engine.answer("Nombre de Missions Locales en Occitanie ?", [])
     assert counted.text != ASK_WHICH
     assert engine.answer("et en 2020 ?", []).text == ASK_WHICH
@@ -288,3 +288,30 @@ def test_a_value_in_a_table_and_a_sentence_is_quoted_from_the_sentence(engine: F
     chosen = engine.phraser.readable(Choice(175837.0, 0.8, table, (prose,)))
     assert (chosen.fact, chosen.corroborating) == (prose, (table,))  # the cell is still cited, after
     assert engine.phraser.readable(Choice(175837.0, 0.8, prose, (table,))).fact == prose
+
+
+@pytest.mark.real
+def test_candidates_cite_each_passage_once_and_the_likeliest_value_twice(engine: FigureEngine) -> None:
+    df = engine.df
+    table = {v: next(i for i in df.index[df["value"] == v] if df["kind"].iloc[i] == "table") for v in (175837, 170167)}
+    prose = next(i for i in df.index[df["value"] == 175837] if df["kind"].iloc[i] != "table")
+    choices = [Choice(175837.0, 0.4, table[175837], (prose,)), Choice(170167.0, 0.3, table[170167])]
+    q = engine.parse("Pôle emploi Occitanie 2021 ?")
+    a = engine.phraser.answer(q, Decision("candidates", choices, 0.1, []))
+    assert a.figure is not None
+    assert [c.citation for c in a.figure.candidates] == [0, 1]  # the sentence, then the row both values stand in
+    assert len({(c.document, tuple(c.lines or ()), c.quote) for c in a.citations}) == len(a.citations)
+    assert "175 837" in a.citations[0].quote and "170 167" in a.citations[1].quote
+
+
+@pytest.mark.real
+def test_a_cell_is_quoted_from_a_sentence_of_its_own_section_only(tmp_path_factory) -> None:
+    annex = DOC + "\nAnnexe 1. Chiffres clés\n\nEn 2021, Pôle Emploi a enregistré 175 837 entrées en CEP.\n"
+    e = engine_for(tmp_path_factory, {"rapport.txt": annex})
+    df = e.df
+    rows = df.index[df["value"] == 175837].tolist()
+    table = next(i for i in rows if df["kind"].iloc[i] == "table")
+    near, far = sorted((i for i in rows if df["kind"].iloc[i] != "table"), key=lambda i: df["first_line"].iloc[i])
+    assert df["section"].iloc[far] != df["section"].iloc[table]
+    assert e.phraser.readable(Choice(175837.0, 0.8, table, (far,))).fact == table
+    assert e.phraser.readable(Choice(175837.0, 0.8, table, (far, near))).fact == near

@@ -297,9 +297,7 @@ class FactView:
             sims = self.vectors[rows] @ qvec  # (n, 3): cosines on normalized vectors
         X = self._features(q, rows, hit_rank, sims)
         cover = self._coverage(q, [i for i, _ in broken])
-        blocked = sorted(
-            ((i, v, float(c)) for (i, v), c in zip(broken, cover, strict=True)), key=lambda b: -b[2]
-        )[:20]
+        blocked = sorted(((i, v, float(c)) for (i, v), c in zip(broken, cover, strict=True)), key=lambda b: -b[2])[:20]
         return Candidates(rows, X, question_features(X, blocked[0][2] if blocked else 0.0), blocked)
 
     def _coverage(self, q: Query, rows: list[int]) -> np.ndarray:

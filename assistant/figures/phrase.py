@@ -54,12 +54,14 @@ class Phraser:
         return self._absent(q, d)
 
     def readable(self, c: Choice) -> Choice:
-        """A value stated both in a table cell and in a sentence is quoted from the sentence, which reads on its
-        own; the cell stays among the corroborating citations."""
-        kind = self.df["kind"]
+        """A value stated both in a table cell and in a sentence of the same section (the text commenting its
+        table) is quoted from the sentence, which reads on its own; the cell stays among the corroborating
+        citations. A sentence elsewhere (a summary in an annex) is another statement: the cell stays first."""
+        kind, where = self.df["kind"], self.df[["document", "section"]]
         if kind.iloc[c.fact] != "table":
             return c
-        prose = next((i for i in c.corroborating if kind.iloc[i] != "table"), None)
+        home = tuple(where.iloc[c.fact])
+        prose = next((i for i in c.corroborating if kind.iloc[i] != "table" and tuple(where.iloc[i]) == home), None)
         if prose is None:
             return c
         rest = tuple(i for i in c.corroborating if i != prose)
@@ -85,15 +87,35 @@ class Phraser:
         return [Citation(**{**cit.to_dict(), "quote": cell, "highlight": cell})]
 
     def _candidates(self, q: Query, choices: list[Choice]) -> tuple[list[FigureCandidate], list[Citation], list[str]]:
-        """One line per candidate; citations [1]…[k] are the candidates' passages in order, cell quotes after."""
+        """One line per candidate. A passage is cited once, whatever the number of candidates it states. Order:
+        the likeliest value's passage and one other passage stating it (a table cell and a summary elsewhere
+        often say the same number), then the other candidates' passages, the remaining confirmations of the
+        first value, and cell quotes last."""
         rows = [self.df.iloc[c.fact] for c in choices]
-        mains = [self.citation(c.fact) for c in choices]
-        cells = [cell for r, cit in zip(rows, mains, strict=True) for cell in self._cell(r, cit)]
-        citations = mains + cells
+        citations: list[Citation] = []
+        seen: dict[tuple[str, int, int], int] = {}
+
+        def cite(i: int) -> int:
+            r = self.df.iloc[i]
+            key = (str(r["document"]), int(r["first_line"]), int(r["last_line"]))
+            if key not in seen:
+                seen[key] = len(citations)
+                citations.append(self.citation(i))
+            return seen[key]
+
+        if choices:  # the likeliest value first, with a second passage stating it when there is one
+            cite(choices[0].fact)
+            for i in choices[0].corroborating[:1]:
+                cite(i)
+        marks = [cite(c.fact) for c in choices]
+        for i in choices[0].corroborating if choices else ():
+            cite(i)
+        mains = [citations[k] for k in marks]
+        citations += [cell for r, cit in zip(rows, mains, strict=True) for cell in self._cell(r, cit)]
         quotes = [c.quote for c in citations]
         cands: list[FigureCandidate] = []
         lines: list[str] = []
-        for k, (c, r, cit) in enumerate(zip(choices, rows, mains, strict=True)):
+        for c, r, cit, k in zip(choices, rows, mains, marks, strict=True):
             clause = clause_of(r)
             cands.append(
                 FigureCandidate(
