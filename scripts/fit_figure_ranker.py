@@ -96,8 +96,20 @@ def predict(ranker: Ranker, it: dict, removed: bool = False) -> dict:
     }
 
 
-def cross_validate(items: list[dict], folds: int, l2: float) -> tuple[list[dict], list[dict]]:
-    order = np.random.default_rng(0).permutation(len(items))
+def cross_validate(items: list[dict], folds: int, l2: float, repeats: int = 1) -> tuple[list[dict], list[dict]]:
+    """Predictions for every question by a ranker fitted without it; with repeats, once per shuffle of the
+    folds, all kept (rates over them are means: a level read on one shuffle moves with a single question)."""
+    real: list[dict] = []
+    removed: list[dict] = []
+    for seed in range(repeats):
+        r, m = _cross_validate_once(items, folds, l2, seed)
+        real += r
+        removed += m
+    return real, removed
+
+
+def _cross_validate_once(items: list[dict], folds: int, l2: float, seed: int) -> tuple[list[dict], list[dict]]:
+    order = np.random.default_rng(seed).permutation(len(items))
     real, removed = [], []
     for f in range(folds):
         test = {int(i) for i in order[f::folds]}
@@ -161,6 +173,7 @@ def main() -> None:
     ap.add_argument("--questions", type=Path, default=QUESTIONS)
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--l2", type=float, default=1.0)
+    ap.add_argument("--repeats", type=int, default=1, help="cross-validations, each on another shuffle of the folds")
     ap.add_argument("--dry-run", action="store_true", help="report only, do not write the ranker")
     ap.add_argument("--save-examples", type=Path, help="also pickle the candidates of each question (for analysis)")
     ap.add_argument("--load-examples", type=Path, help="fit on candidates pickled by --save-examples (same code)")
@@ -184,7 +197,7 @@ def main() -> None:
     n_gold = sum(it["row"]["number"] is not None for it in items)
     print(f"{n_gold} questions chiffrées, réponse parmi les candidats : {found} ({found / n_gold:.1%})")
     print(f"candidats construits en {time.perf_counter() - started:.0f} s")
-    real, removed = cross_validate(items, args.folds, args.l2)
+    real, removed = cross_validate(items, args.folds, args.l2, args.repeats)
     answer_level, absent_level, weak_level, curve = levels(real, removed)
     by_set: dict[str, dict] = {}
     for r in real:
@@ -200,7 +213,9 @@ def main() -> None:
         s["absent"] += absent
     caught = sum(is_absent(r["p_top"], r["p_none"], absent_level, weak_level) for r in removed)
     absent_real = [r for r in real if r["absent_gold"]]
-    absent_caught = int(sum(is_absent(r["p_top"], r["p_none"], absent_level, weak_level) for r in absent_real))
+    absent_caught = (
+        sum(is_absent(r["p_top"], r["p_none"], absent_level, weak_level) for r in absent_real) / args.repeats
+    )
     absent_answered = sum(
         r["p_top"] >= answer_level and not is_absent(r["p_top"], r["p_none"], absent_level, weak_level)
         for r in absent_real
@@ -210,19 +225,21 @@ def main() -> None:
         "questions": int(n_gold),
         "answer_among_candidates": round(found / n_gold, 3),
         "folds": args.folds,
+        "repeats": args.repeats,
         "l2": args.l2,
         "removed_weight": REMOVED_WEIGHT,
         "top1_cv": round(sum(r["correct"] for r in answerable) / len(answerable), 3),
         "shown3_cv": round(sum(r["shown"] for r in answerable) / len(answerable), 3),
-        "absent_questions": len(absent_real),
-        "absent_questions_told_absent_cv": absent_caught,
-        "absent_questions_given_a_number_cv": absent_answered,
+        "absent_questions": len(absent_real) // args.repeats,
+        "absent_questions_told_absent_cv": round(absent_caught, 1),  # mean over the repeats
+        "absent_questions_given_a_number_cv": round(absent_answered / args.repeats, 1),
         "answer_level": answer_level,
         "absent_level": absent_level,
         "weak_level": weak_level,
         "removed_answer_caught": round(caught / max(len(removed), 1), 3),
         "by_set_cv": {
-            k: {m: round(v / s["n"], 3) if m != "n" else v for m, v in s.items()} for k, s in sorted(by_set.items())
+            k: {m: round(v / s["n"], 3) if m != "n" else v // args.repeats for m, v in s.items()}
+            for k, s in sorted(by_set.items())
         },
         "curve_cv": curve,
         "model": getattr(assistant.index.encoder, "fingerprint", assistant.index.encoder.name),
