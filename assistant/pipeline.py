@@ -21,7 +21,7 @@ from assistant.normalize import (
     load_lexicon,
     search_query,
 )
-from assistant.questions import defines, defines_strongly, definition_term
+from assistant.questions import defines, definition_strength, definition_term
 from assistant.records import Answer, Hit
 from assistant.settings import Settings
 from index.encoders import Encoder, make_encoder
@@ -42,8 +42,8 @@ UNEXPECTED = "Une erreur inattendue m'empêche de répondre. Reformulez la quest
 WARM_UP_QUESTION = "Combien de bénéficiaires du conseil en évolution professionnelle en 2021 ?"
 DEFINITION_BOOST = 0.3  # on the fused score scale (a perfect match on both sides weighs 1)
 RETRIEVAL_POOL = 30  # hits re-ranked for definitions and handed to the figure engine
-# A definition proper comes first: the acronym spelled out ("CHEOPS (Conseil National Handicap et Emploi…)"),
-# "X est un/une/le/la …".
+# A definition proper comes first, per kind it is of: the acronym spelled out ("CHEOPS (Conseil National Handicap
+# et Emploi…)"), "X est un/une/le/la …" (questions.definition_strength).
 EXPANSION_BOOST = 1.0
 DEFINITION_ROWS = 500  # passages holding a defined term that are checked for its definition
 SOURCE_SENTENCE_WEIGHT = 0.0  # tune_retrieval.py --answers --source 0,0.25,0.5,1: no gain over the first hit
@@ -132,7 +132,7 @@ class Assistant:
             boosted = {
                 i: float(scores[i])
                 + DEFINITION_BOOST * defines(index.chunks[i].quote, term)
-                + EXPANSION_BOOST * defines_strongly(index.chunks[i].quote, term)
+                + EXPANSION_BOOST * definition_strength(index.chunks[i].quote, term)
                 for i in rows
             }
             rows = sorted(rows, key=lambda i: -boosted[i])  # stable: ties keep the retrieval order

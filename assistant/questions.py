@@ -85,11 +85,14 @@ def _is_word(ch: str) -> bool:
 _SMALL_WORDS = {"de", "du", "des", "d", "la", "le", "les", "l", "et", "en", "a", "au", "aux", "pour", "sur", "par"}
 
 
-def defines_strongly(text: str, term: str) -> bool:
-    """A definition proper: the term spelled out, or "X est un/une/le/la …", "X désigne …"."""
-    if expands(text, term):
-        return True
-    return _found(_folded(text), term, r"\b\s+(?:(?:est|sont)\s+(?:un|une|le|la|les|l')\b|designe\b)")
+def definition_strength(text: str, term: str) -> int:
+    """How much a passage reads as a definition proper: 1 for the term spelled out ("conseil en évolution
+    professionnelle (CEP)"), 1 for "X est un/une/le/la …" or "X désigne …" (also "… (CEP) est un …"); 2 for
+    both. A slogan spells the acronym out too; the passage that also says what it is comes first."""
+    copula = r"\s+(?:(?:est|sont)\s+(?:un|une|le|la|les|l')\b|designe\b)"
+    t = _folded(text)
+    says = _found(t, term, r"\b" + copula) or re.search(rf"\(\s*{re.escape(term)}\s*\){copula}", t) is not None
+    return int(expands(text, term)) + int(says)
 
 
 def expands(text: str, term: str) -> bool:

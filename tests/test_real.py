@@ -50,6 +50,14 @@ def test_passages_are_found_and_cited(real: Assistant, question: str, expected: 
     assert not unfaithful_numbers(answer.to_dict())
 
 
+def test_what_is_the_cep_is_answered_by_its_definition(real: Assistant) -> None:
+    """Many passages spell CEP out (a slogan among them); the one that also says what it is answers."""
+    for question in ("Qu'est-ce que le CEP ?", "c quoi le cep"):
+        answer = real.ask(question)
+        assert answer.intent == "passage"
+        assert "(CEP) est un service d'accompagnement gratuit" in answer.citations[0].quote
+
+
 def test_off_topic_question_abstains(real: Assistant) -> None:
     assert real.ask("Quel temps fera-t-il à Toulouse ce week-end ?").intent == "abstain"
 

@@ -106,15 +106,19 @@ def test_definition_terms_read_the_question_as_asked() -> None:
 
 
 def test_a_definition_proper_spells_the_acronym_out_or_says_what_it_is() -> None:
-    from assistant.questions import defines_strongly, expands
+    from assistant.questions import definition_strength, expands
 
     spelled = "CHEOPS (Conseil National Handicap et Emploi pour les Organismes de Placement Spécialisés)"
     assert expands(spelled, "cheops")
     assert expands("Le conseil en évolution professionnelle (CEP) est gratuit.", "cep")
     assert not expands("CHEOPS (novembre 2019) a mené une enquête.", "cheops")  # a parenthesis, not its letters
     assert not expands("Le CEP (voir annexe) est gratuit.", "cep")
-    assert defines_strongly("Le PACEA est le nouveau cadre contractuel de l'accompagnement des jeunes.", "pacea")
-    assert not defines_strongly("Le PACEA : quelles modalités d'entrée ?", "pacea")
+    pacea = "Le PACEA est le nouveau cadre contractuel de l'accompagnement des jeunes."
+    assert definition_strength(pacea, "pacea") == 1
+    assert definition_strength("Le PACEA : quelles modalités d'entrée ?", "pacea") == 0
+    slogan = "« Pour vos futurs projets, pensez au Conseil en Evolution Professionnelle (CEP) »"
+    proper = "Le conseil en évolution professionnelle (CEP) est un service d'accompagnement gratuit."
+    assert (definition_strength(slogan, "cep"), definition_strength(proper, "cep")) == (1, 2)
 
 
 def test_acronyms_spelled_out_in_the_documents() -> None:
