@@ -23,6 +23,7 @@ class ContactKind:
     ask: tuple[str, ...]
     evidence: tuple[re.Pattern[str], ...]
     label: str
+    general: bool = False  # asks for any channel ("comment les contacter ?"): only when no precise kind is asked
 
 
 @lru_cache(maxsize=8)
@@ -39,6 +40,7 @@ def load_contact_kinds(knowledge_dir: Path) -> tuple[ContactKind, ...]:
                     tuple(fold(a) for a in row["ask"]),
                     tuple(re.compile(p) for p in row["evidence"]),
                     row["label"],
+                    bool(row.get("general", False)),
                 )
             )
         except (KeyError, TypeError, re.error) as exc:
@@ -64,6 +66,7 @@ class ContactDesk:
         if _has(f, "combien") or _has(f, "nombre"):  # "combien de sites ?" asks a figure
             return [], []
         kinds = [k for k in self.kinds if any(_has(f, a) for a in k.ask)]
+        kinds = [k for k in kinds if not k.general] or kinds
         ops = [op for op in self.operators.values() if any(_has(f, a.replace("'", " ")) for a in op.aliases)]
         return (kinds, ops) if kinds and ops else ([], [])
 

@@ -22,6 +22,14 @@ def test_a_stated_channel_is_given_with_its_source(desk: ContactDesk) -> None:
     assert any("mon-cep.org" in c.quote for c in answer.citations)
 
 
+def test_asking_how_to_reach_an_operator_gives_every_stated_channel(desk: ContactDesk) -> None:
+    answer = desk.answer("comment contacter le reseau eva")
+    both = desk.answer("quand joindre le reseau eva ? quels horaires ?")
+    assert both is not None and "8h à 19h" in both.text and "mon-cep.org" not in both.text
+    assert answer is not None and answer.intent == "passage"
+    assert "09 72 01 02 03" in answer.text and "mon-cep.org" in answer.text
+
+
 def test_a_channel_the_documents_do_not_state_is_not_invented(desk: ContactDesk) -> None:
     answer = desk.answer("c quoi l'adresse de la mission locale de Montpellier ?")
     assert answer is not None and answer.intent == "abstain"
