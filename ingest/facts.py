@@ -30,7 +30,7 @@ NOTE_WINDOW = 15
 # How far after a number its clause may name its territory ("… des entrées en CEP tout opérateur confondu en
 # Occitanie"): the longest such clause of the built-in report runs 75 characters; 40 missed it.
 CLAUSE_SPAN = 120
-FACTS_VERSION = 12  # bump when extraction changes: it is part of the corpus fingerprint
+FACTS_VERSION = 13  # bump when extraction changes: it is part of the corpus fingerprint
 
 # Declared schemas: the saved tables always have these columns with these dtypes.
 FACT_COLUMNS: dict[str, str] = {
@@ -272,6 +272,27 @@ def _region_key(name: str) -> str:
 
 # Words before a year that make it the reference of a comparison, not the year the number is about.
 _COMPARED_YEAR = re.compile(r"(?:comme en|qu'en|qu en|par rapport a(?: l'annee)?|rapport a|contre|vs\.?|depuis)\s*$")
+
+
+def _label_lines(lines: list, k: int, table_lines: set[int], most: int = 3) -> list:
+    """The label of a number standing alone on its line, as infographics converted from PDF lay them out:
+    the lines right below it (one blank line may sit between) when they start in lower case, up to a blank."""
+    qs = find_quantities(clean_markup(lines[k].text))
+    bare = len(qs) == 1 and not re.search(r"[^\W\d_]", clean_markup(lines[k].text).replace(qs[0].text, ""))
+    if not bare:
+        return []
+    j = k + 1
+    if j < len(lines) and not lines[j].text.strip():
+        j += 1
+    out: list = []
+    while j < len(lines) and len(out) < most and lines[j].text.strip() and lines[j].number not in table_lines:
+        if not out and not lines[j].text.strip()[0].islower():
+            return []
+        if lines[j].is_heading or lines[j].in_toc:
+            break
+        out.append(lines[j])
+        j += 1
+    return out
 
 
 def years_in(text: str) -> list[int]:
@@ -617,7 +638,8 @@ class _ProseFacts:
     def section_ctx(self, context: str, doc_year: int | None) -> _Ctx:
         raise NotImplementedError  # _Extractor caches what each section says
 
-    def prose_facts(self, name: str, doc, li) -> None:
+    def prose_facts(self, name: str, doc, li, last_line: int | None = None) -> None:
+        """Facts of the numbers of one line (last_line: where its text ends, when it was joined to the next)."""
         text = clean_markup(li.text)
         if not any(ch.isdigit() for ch in text):
             return
@@ -667,7 +689,7 @@ class _ProseFacts:
                     document=name,
                     line=li.number,
                     first_line=li.number,
-                    last_line=li.number,
+                    last_line=last_line or li.number,
                     page=li.page,
                     kind=kind,
                     section=li.section,
@@ -892,8 +914,15 @@ class _Extractor(_TableFacts, _ProseFacts):
             table_lines.update(block.lines)
             cap_ctx = _Ctx([k for k, _, _ in self.entities.operator_mentions(cap_f)], scope, years)
             self.table_facts(doc, record, block, has_header, cap_ctx, sect)
-        for li in lines:
-            if li.in_toc or li.is_heading or not li.text.strip():
+        labels: set[int] = set()  # lines read as the label of a bare number above them
+        for k, li in enumerate(lines):
+            if li.in_toc or li.is_heading or not li.text.strip() or li.number in labels:
+                continue
+            label = [] if li.number in table_lines else _label_lines(lines, k, table_lines)
+            if label:  # "13678" / "personnes accompagnées dans leur" / "projet d'évolution professionnelle"
+                labels.update(x.number for x in label)
+                text = " ".join([li.text.strip(), *(x.text.strip() for x in label)])
+                self.prose_facts(name, doc, dataclasses.replace(li, text=text), last_line=label[-1].number)
                 continue
             if li.number in table_lines:
                 # a cell that is a sentence ("2,66 jours par conseiller") reads as prose, each on its own

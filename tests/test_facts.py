@@ -185,3 +185,16 @@ def test_scope_words_in_all_their_forms() -> None:
     entities = Entities(load_operators(KNOWLEDGE_DIR), load_lexicon(KNOWLEDGE_DIR))
     found = [k for k, _, _ in entities.scope_mentions("poids dans les entrees nationales et les antennes occitanes")]
     assert found == ["national", "occitanie"]
+
+
+def test_a_bare_number_reads_with_the_label_below_it(tmp_path: Path) -> None:
+    """Infographics converted from PDF: the number alone on its line, its label on the lines below."""
+    page = (
+        "Bilan 2021\n\nOccitanie\n\n13678\n\npersonnes accompagnées dans leur\nprojet d'évolution professionnelle\n\n"
+        "94%\ndes bénéficiaires sont satisfaits du service.\n\n17\n\nSYNTHÈSE DE L'ÉTUDE\n"
+    )
+    facts = facts_of(tmp_path, "bilan.txt", page).set_index("number_text")
+    assert facts.loc["13678", "sentence"] == "13678 personnes accompagnées dans leur projet d'évolution professionnelle"
+    assert (facts.loc["13678", "first_line"], facts.loc["13678", "last_line"]) == (5, 8)
+    assert facts.loc["94%", "sentence"] == "94% des bénéficiaires sont satisfaits du service."
+    assert "17" not in facts.index or facts.loc["17", "sentence"] == "17"  # a page number: no label below
