@@ -30,7 +30,7 @@ NOTE_WINDOW = 15
 # How far after a number its clause may name its territory ("… des entrées en CEP tout opérateur confondu en
 # Occitanie"): the longest such clause of the built-in report runs 75 characters; 40 missed it.
 CLAUSE_SPAN = 120
-FACTS_VERSION = 13  # bump when extraction changes: it is part of the corpus fingerprint
+FACTS_VERSION = 14  # bump when extraction changes: it is part of the corpus fingerprint
 
 # Declared schemas: the saved tables always have these columns with these dtypes.
 FACT_COLUMNS: dict[str, str] = {

@@ -142,6 +142,7 @@ def annotate(lines: list[RawLine]) -> list[LineInfo]:
     last_digit: dict[float, int] = {}
     page_of_section: int | None = None
     lead = ""  # the paragraph title in force, added to the context of the lines after it
+    annex_titles = _annex_titles(lines, toc_lines)
     out: list[LineInfo] = []
     for i, r in enumerate(lines):
         if r.number in toc_lines:
@@ -152,6 +153,8 @@ def annotate(lines: list[RawLine]) -> list[LineInfo]:
         h = heading_of(r.text, prev_blank, next_blank)
         if h is not None:
             kind, label, title = h
+            if kind == "annexe" and not title:  # "ANNEXE 5" alone: its title in the list of annexes
+                title = annex_titles.get(fold(label), "")
             toc_hit = _match_toc(toc_keys, title)
             if kind == "markdown":
                 # Markdown headings nest under numbered ones when a document mixes both.
@@ -190,6 +193,24 @@ def annotate(lines: list[RawLine]) -> list[LineInfo]:
         context = " ; ".join(p for p in (_context(stack), lead) if p)
         out.append(LineInfo(r.number, r.text, _path(stack), r.page or page_of_section, False, False, context))
     return out
+
+
+def _annex_titles(lines: list[RawLine], toc_lines: set[int]) -> dict[str, str]:
+    """Titles of annexes, by label ("annexe 5" -> "Bilan CEP 2021 en Occitanie - Réseau Eva"), from a list of
+    annexes that names each on the line after it; the annex itself often opens on its label alone."""
+    titles: dict[str, str] = {}
+    for i, r in enumerate(lines):
+        if r.number in toc_lines:
+            continue
+        h = heading_of(r.text, True, True)
+        if h is None or h[0] != "annexe" or h[2]:
+            continue
+        nxt = [x for x in lines[i + 1 : i + 3] if x.text.strip()][:1]
+        if nxt and heading_of(nxt[0].text, True, True) is None:
+            title = lead_of(nxt[0].text, True, True)
+            if title:
+                titles.setdefault(fold(h[1]), title)
+    return titles
 
 
 def _path(stack: list[tuple[float, str, str]]) -> str:

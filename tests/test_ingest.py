@@ -132,3 +132,16 @@ def test_a_paragraph_title_reaches_the_context_of_what_follows(tmp_path: Path) -
     (folder / "annexe.txt").write_text(text, encoding="utf-8")
     chunk = next(c for c in load_corpus(folder).chunks if "18 opérateurs" in c.quote)
     assert chunk.context == "I. Annexes ; L'organisation du marché national"
+
+
+def test_an_annex_opened_by_its_label_alone_takes_its_title_from_the_list_of_annexes() -> None:
+    from ingest.readers import RawLine
+
+    text = (
+        "Annexe 5\n\nBilan CEP 2021 en Occitanie - Réseau Eva\n\nAnnexe 6\n\nArticle de presse :\n\n"
+        "ANNEXE 5\n\nbilan\n\n13678 personnes accompagnées\n\nANNEXE 6\n\nLe CEP salariés en 2021.\n"
+    )
+    lines = annotate([RawLine(i + 1, t) for i, t in enumerate(text.split("\n"))])
+    by_text = {li.text: li for li in lines}
+    assert by_text["13678 personnes accompagnées"].section == "Annexe 5 Bilan CEP 2021 en Occitanie - Réseau Eva"
+    assert by_text["Le CEP salariés en 2021."].section == "Annexe 6"  # "Article de presse :" is no title
