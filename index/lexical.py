@@ -57,9 +57,12 @@ class LexicalIndex:
         idx.matrix = sparse.csr_matrix((weights, (rows, cols)), shape=(len(texts), len(idx.vocab)), dtype=np.float32)
         return idx
 
-    def query_terms(self, text: str) -> dict[int, float]:
-        """Columns of the query's terms (typos mapped to the closest indexed word) and their weight."""
+    def query_terms(self, text: str, added: str = "", added_weight: float = 1.0) -> dict[int, float]:
+        """Columns of the query's terms (typos mapped to the closest indexed word) and their weight; the terms
+        of `added` (words a lexicon adds to the question) weigh added_weight."""
         terms: dict[int, float] = {}
+        if added:
+            terms = {c: v * added_weight for c, v in self.query_terms(added).items()}
         for w in words(text):
             s = stem(w)
             col = self.vocab.get(s)
@@ -78,11 +81,11 @@ class LexicalIndex:
             self._fuzzy[word] = self.vocab.get(self.surface[match[0]]) if match is not None else None
         return self._fuzzy[word]
 
-    def scores(self, text: str) -> np.ndarray:
-        """BM25 score of every document for the query."""
+    def scores(self, text: str, added: str = "", added_weight: float = 1.0) -> np.ndarray:
+        """BM25 score of every document for the query (and the added words, weighing added_weight)."""
         if self.matrix is None or self.matrix.shape[0] == 0:
             return np.zeros(0, dtype=np.float32)
-        terms = self.query_terms(text)
+        terms = self.query_terms(text, added, added_weight)
         if not terms:
             return np.zeros(self.matrix.shape[0], dtype=np.float32)
         cols = np.fromiter(terms.keys(), dtype=np.int64)

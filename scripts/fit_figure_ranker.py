@@ -57,7 +57,7 @@ def build_examples(engine: FigureEngine, assistant: Assistant, rows: list[dict])
         if d["number"] is None and not engine.is_figure_question(text):
             continue  # an out-of-scope question the pipeline would not send to the figure engine
         normalized = expand_shorthand(text, assistant.lexicon)
-        hits = assistant.retrieve(normalized).hits
+        hits = assistant.retrieve(normalized, spelled_out=True).hits  # as the pipeline asks figures
         q = engine.parse(text)
         cands = engine.candidates(q, hits, engine.query_vector(text))
         values = [engine.values[i] for i in cands.rows]

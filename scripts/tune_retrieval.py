@@ -88,7 +88,7 @@ def evidence_rank(hits: list, evidence: str) -> int | None:
 def show_misses(assistant: Assistant, items: list, normalized: list[str], k: int) -> None:
     """Each question missed at k, with the evidence's rank in hybrid, lexical-only and dense-only search."""
     for (name, g), norm in zip(items, normalized, strict=True):
-        r = assistant.retrieve(norm, k=30)
+        r = assistant.retrieve(norm, k=30, spelled_out=g["kind"] == "figure")
         rank = evidence_rank(r.hits, g["evidence"])
         if rank is not None and rank <= k:
             continue
@@ -127,6 +127,7 @@ def main() -> None:
     ap.add_argument("--depths", default="20")
     ap.add_argument("--sentence-weights", default="0.5")
     ap.add_argument("--lexical-sentence-weights", default="", help="mix of the best sentence's BM25, lexical side")
+    ap.add_argument("--added-weights", default="", help="weights of the words the lexicon adds (spelled-out acronyms)")
     ap.add_argument("--no-sentences", action="store_true", help="chunk vectors only")
     ap.add_argument("--sentence-min-chars", default="", help="chunk lengths from which sentences get vectors")
     ap.add_argument("--bm25-b", default="", help="BM25 length normalizations b to try (default: the index's)")
@@ -173,14 +174,15 @@ def main() -> None:
             [int(d) for d in args.depths.split(",")],
             floats(args.sentence_weights),
             floats(args.lexical_sentence_weights) or [Fusion().lexical_sentence_weight],
+            floats(args.added_weights) or [Fusion().added_weight],
         )
-        for b, lexical_norm, dense_norm, depth, a, la in grid:
+        for b, lexical_norm, dense_norm, depth, a, la, aw in grid:
             index.lexical = lexicals[b]
             for w in floats(args.weights):
-                index.fusion = Fusion(w, lexical_norm, dense_norm, depth, a, la)
+                index.fusion = Fusion(w, lexical_norm, dense_norm, depth, a, la, aw)
                 res: dict[str, list[int]] = {}
                 for (name, g), norm in zip(items, normalized, strict=True):
-                    hits = assistant.retrieve(norm, k=args.k).hits
+                    hits = assistant.retrieve(norm, k=args.k, spelled_out=g["kind"] == "figure").hits
                     ok = any(supports(h.chunk.quote, g["evidence"]) for h in hits[: args.k])
                     res.setdefault(f"{name}/{g['kind']}", []).append(int(ok))
                 if args.misses:
@@ -199,7 +201,8 @@ def main() -> None:
                 total = sum(map(sum, res.values())) / len(items)
                 name = f"{lexical_norm}+{dense_norm}" + (f" b={b}" if b is not None else "")
                 print(
-                    f"  {name:13s} depth={depth:3d} sent={a:.2f} lexsent={la:.2f} w={w:.2f}  all={total:.3f} {cells}",
+                    f"  {name:13s} depth={depth:3d} sent={a:.2f} lexsent={la:.2f} added={aw:.2f} w={w:.2f}  "
+                    f"all={total:.3f} {cells}",
                     flush=True,
                 )
         encoder.save()

@@ -24,6 +24,19 @@ def test_lexical_search_finds_numbers_written_any_way(corpus_dir: Path, fake_enc
         assert "12 345" in top.chunk.quote
 
 
+def test_words_a_lexicon_adds_weigh_less_than_the_question_own() -> None:
+    from index.lexical import LexicalIndex
+
+    lexical = LexicalIndex.build(["le PTP est financé", "un projet de transition professionnelle", "autre chose"])
+    terms = lexical.query_terms("PTP", added="PTP projet de transition professionnelle", added_weight=0.5)
+    own = lexical.query_terms("PTP")
+    assert set(own.values()) == {1.0} and set(own) < set(terms)
+    assert sorted(set(terms.values())) == [0.5, 1.0]  # the acronym as asked keeps its full weight
+    half = lexical.scores("PTP", added="PTP projet de transition professionnelle", added_weight=0.5)
+    full = lexical.scores("PTP", added="PTP projet de transition professionnelle", added_weight=1.0)
+    assert half[0] == full[0] and half[1] == pytest.approx(full[1] / 2) and half[2] == full[2] == 0
+
+
 def test_typos_and_missing_accents_still_match(corpus_dir: Path, fake_encoder: HashEncoder) -> None:
     index = HybridIndex.build(load_corpus(corpus_dir).chunks, fake_encoder)
     top = index.search("jardinniers arossent tomattes", k=1, mode="lexical")[0]
