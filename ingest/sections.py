@@ -200,7 +200,7 @@ def _annex_titles(lines: list[RawLine], toc_lines: set[int]) -> dict[str, str]:
     annexes that names each on the line after it; the annex itself often opens on its label alone."""
     titles: dict[str, str] = {}
     for i, r in enumerate(lines):
-        if r.number in toc_lines:
+        if r.number in toc_lines or "nnexe" not in r.text[:20].lower():  # a cheap look before the heading rules
             continue
         h = heading_of(r.text, True, True)
         if h is None or h[0] != "annexe" or h[2]:
