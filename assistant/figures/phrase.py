@@ -57,11 +57,13 @@ class Phraser:
         """A value stated both in a table cell and in a sentence of the same section (the text commenting its
         table) is quoted from the sentence, which reads on its own; the cell stays among the corroborating
         citations. A sentence elsewhere (a summary in an annex) is another statement: the cell stays first."""
-        kind, where = self.df["kind"], self.df[["document", "section"]]
-        if kind.iloc[c.fact] != "table":
+        kind, doc, section = self.df["kind"], self.df["document"], self.df["section"]
+        if kind.iat[c.fact] != "table":
             return c
-        home = tuple(where.iloc[c.fact])
-        prose = next((i for i in c.corroborating if kind.iloc[i] != "table" and tuple(where.iloc[i]) == home), None)
+        home = (doc.iat[c.fact], section.iat[c.fact])
+        prose = next(
+            (i for i in c.corroborating if kind.iat[i] != "table" and (doc.iat[i], section.iat[i]) == home), None
+        )
         if prose is None:
             return c
         rest = tuple(i for i in c.corroborating if i != prose)
@@ -95,9 +97,10 @@ class Phraser:
         citations: list[Citation] = []
         seen: dict[tuple[str, int, int], int] = {}
 
+        doc, first, last = self.df["document"], self.df["first_line"], self.df["last_line"]
+
         def cite(i: int) -> int:
-            r = self.df.iloc[i]
-            key = (str(r["document"]), int(r["first_line"]), int(r["last_line"]))
+            key = (str(doc.iat[i]), int(first.iat[i]), int(last.iat[i]))
             if key not in seen:
                 seen[key] = len(citations)
                 citations.append(self.citation(i))
