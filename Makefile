@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup model run ask build test test-fast browser-deps lint eval bench screenshots clean
+.PHONY: setup model run ask build fit test test-fast browser-deps lint eval bench screenshots clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -24,6 +24,9 @@ ask: setup  ## make ask Q="Entrées CEP Pôle emploi Occitanie 2021 ?"
 
 build: setup  ## build the index of the built-in corpus
 	$(BIN)/cep-assistant build
+
+fit: setup  ## refit every learned artefact from knowledge/ (deterministic: twice gives identical files)
+	$(BIN)/python scripts/fit.py
 
 browser-deps:  ## Debian chromium for the browser tests (installed when missing and allowed)
 	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \

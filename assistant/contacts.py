@@ -9,7 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from assistant.errors import KnowledgeError
-from assistant.operators import Operator, load_operators
+from assistant.operators import Operator, load_operators, locate_operator_sources
 from assistant.records import Answer, Citation
 from ingest.corpus import Corpus
 from ingest.text import fold
@@ -57,7 +57,7 @@ class ContactDesk:
 
     def __init__(self, knowledge_dir: Path, corpus: Corpus) -> None:
         self.kinds = load_contact_kinds(knowledge_dir)
-        self.operators = load_operators(knowledge_dir)
+        self.operators, _ = locate_operator_sources(load_operators(knowledge_dir), corpus)  # Router logs the lost
         self.corpus = corpus
 
     def asked(self, question: str) -> tuple[list[ContactKind], list[Operator]]:

@@ -317,7 +317,7 @@ def _engines(settings: Settings, corpus: Corpus, folder: Path, encoder: Encoder 
         from assistant.routing import Router
 
         # The routing-question detector embeds questions with the index's encoder (one model in memory).
-        router = Router.load(settings.knowledge_dir, corpus, encoder, settings.index_dir / "routing")
+        router = Router.load(settings.knowledge_dir, corpus, encoder)
     except ImportError:
         log.info("Moteur d'orientation absent.")
     except KnowledgeError as exc:  # e.g. the documents the rules cite are not in this corpus

@@ -7,10 +7,12 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from ingest.chunks import CHUNK_VERSION, DEFAULT_TARGET_CHARS, chunk_document
 from ingest.errors import DocumentError, KnowledgeError
+from ingest.locate import FlatText, span_holds
 from ingest.readers import SUPPORTED_SUFFIXES, read_file
 from ingest.records import Chunk, Citation, DocumentInfo
 from ingest.sections import LineInfo, annotate
@@ -37,6 +39,11 @@ class ParsedDocument:
             return lines
         return [li for li in self.lines if first <= li.number <= last]
 
+    @cached_property
+    def flat(self) -> FlatText:
+        """The document as one flat string, for finding quotes whatever the line breaks."""
+        return FlatText.of(self)
+
     def line(self, number: int) -> LineInfo | None:
         i = number - 1
         if 0 <= i < len(self.lines) and self.lines[i].number == number:
@@ -52,6 +59,22 @@ class Corpus:
     chunks: list[Chunk]
     errors: list[DocumentError] = field(default_factory=list)
     fingerprint: str = ""
+
+    def locate(self, quote: str, document: str = "", lines: tuple[int, int] | None = None) -> tuple[str, int, int]:
+        """Where a quote stands: (document, first line, last line). The given lines are kept when they hold it;
+        else it is searched in the named document, then in every other one. KnowledgeError when no document
+        holds it (knowledge written for documents this corpus lacks)."""
+        doc = self.documents.get(document)
+        if doc is not None and lines is not None and span_holds(doc, lines[0], lines[1], quote):
+            return document, lines[0], lines[1]
+        names = [document] if doc is not None else []
+        names += [n for n in self.documents if n != document]
+        for name in names:
+            found = self.documents[name].flat.find(quote)
+            if found is not None:
+                return name, found[0], found[1]
+        where = f"ni dans « {document} » ni ailleurs" if document else "dans aucun document"
+        raise KnowledgeError(f"citation introuvable {where} : « {quote[:80]} »")
 
     def citation(self, document: str, first: int, last: int | None = None, highlight: str = "") -> Citation:
         """A citation of lines first..last of a document, quoted verbatim with its section."""

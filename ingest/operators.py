@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ingest.errors import KnowledgeError
 from ingest.records import OPERATOR_IDS
-from ingest.text import clean_markup, fold
+from ingest.text import fold
 
 if TYPE_CHECKING:
     from ingest.corpus import Corpus
@@ -26,8 +25,8 @@ class OperatorFact:
     kind: str  # one of FACT_KINDS
     text: str
     document: str
-    lines: tuple[int, int]
-    quote: str  # verbatim, found in the lines (checked by check_operator_sources)
+    lines: tuple[int, int] | None  # a hint where the quote stands; located in the corpus at load
+    quote: str  # verbatim; located in the corpus by locate_operator_sources
 
 
 @dataclass(frozen=True)
@@ -55,11 +54,14 @@ def _facts(path: Path, oid: str, rows: list[dict], default_document: str) -> tup
             raise KnowledgeError(f"{where} : type inconnu « {kind} » (attendu : {', '.join(FACT_KINDS)}).")
         if not text.strip():
             raise KnowledgeError(f"{where} : texte manquant.")
-        if not (isinstance(lines, list) and len(lines) == 2 and all(isinstance(n, int) for n in lines)):
-            raise KnowledgeError(f"{where} : source manquante (« lines » = [première, dernière]).")
+        if lines is not None and not (
+            isinstance(lines, list) and len(lines) == 2 and all(isinstance(n, int) for n in lines)
+        ):
+            raise KnowledgeError(f"{where} : « lines » attend [première, dernière].")
         if not quote.strip():
-            raise KnowledgeError(f"{where} : citation (« quote ») manquante.")
-        out.append(OperatorFact(kind, text, row.get("document", default_document), (lines[0], lines[1]), quote))
+            raise KnowledgeError(f"{where} : source manquante (citation « quote » à retrouver dans le corpus).")
+        span = (lines[0], lines[1]) if lines else None
+        out.append(OperatorFact(kind, text, row.get("document", default_document), span, quote))
     return tuple(out)
 
 
@@ -89,21 +91,19 @@ def load_operators(knowledge_dir: Path) -> dict[str, Operator]:
     return out
 
 
-def _flat(text: str) -> str:
-    return re.sub(r"\s+", " ", clean_markup(text)).strip()
-
-
-def check_operator_sources(path: Path, operators: dict[str, Operator], corpus: Corpus) -> None:
-    """Every operator fact's quote must stand in the cited lines of the corpus document."""
+def locate_operator_sources(operators: dict[str, Operator], corpus: Corpus) -> tuple[dict[str, Operator], list[str]]:
+    """The operators with each fact located in the corpus by its quote (its lines are a hint), and what was lost:
+    a fact whose quote no document holds is left out and named."""
+    lost: list[str] = []
+    out: dict[str, Operator] = {}
     for op in operators.values():
+        facts = []
         for j, f in enumerate(op.facts, start=1):
-            where = f"{path}, opérateur « {op.id} », fait n°{j}"
             try:
-                text = corpus.citation(f.document, f.lines[0], f.lines[1]).quote
+                doc, first, last = corpus.locate(f.quote, f.document, f.lines)
             except KnowledgeError as exc:
-                raise KnowledgeError(f"{where} : {exc}") from exc
-            if _flat(f.quote) not in _flat(text):
-                raise KnowledgeError(
-                    f"{where} : citation introuvable dans {f.document} lignes {f.lines[0]}-{f.lines[1]} : "
-                    f"« {f.quote[:80]} »."
-                )
+                lost.append(f"operators.toml, opérateur « {op.id} », fait n°{j} : {exc}")
+                continue
+            facts.append(replace(f, document=doc, lines=(first, last)))
+        out[op.id] = replace(op, facts=tuple(facts))
+    return out, lost

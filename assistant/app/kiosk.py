@@ -21,7 +21,8 @@ from rapidfuzz import fuzz
 from assistant.errors import CepError, KnowledgeError
 from assistant.records import Answer, Citation
 from ingest.corpus import Corpus
-from ingest.text import clean_markup, fold
+from ingest.locate import flat
+from ingest.text import fold
 
 log = logging.getLogger(__name__)
 
@@ -209,25 +210,10 @@ def paths(data: KioskData, button_id: str) -> list[Step]:
 # --- frequent questions ------------------------------------------------------------------------------
 
 
-def _flat(text: str) -> str:
-    return re.sub(r"\s+", " ", clean_markup(text)).strip()
-
-
-def locate(corpus: Corpus, quote: str, document: str = "", max_lines: int = 3) -> Citation:
+def locate(corpus: Corpus, quote: str, document: str = "") -> Citation:
     """The citation (document, section, page, lines) of a verbatim quote; KnowledgeError when absent."""
-    wanted = _flat(quote)
-    names = [document] if document else list(corpus.documents)
-    for name in names:
-        doc = corpus.documents.get(name)
-        if doc is None:
-            continue
-        lines = [li for li in doc.lines if li.text.strip()]
-        for size in range(1, max_lines + 1):  # the shortest span that holds the quote
-            for i in range(len(lines) - size + 1):
-                if wanted in _flat(" ".join(li.text for li in lines[i : i + size])):
-                    return corpus.citation(name, lines[i].number, lines[i + size - 1].number, highlight=wanted)
-    where = f"dans « {document} »" if document else "dans le corpus"
-    raise KnowledgeError(f"citation introuvable {where} : « {quote[:80]} »")
+    name, first, last = corpus.locate(quote, document)
+    return corpus.citation(name, first, last, highlight=flat(quote))
 
 
 @dataclass
@@ -249,7 +235,7 @@ class Kiosk:
             except KnowledgeError as exc:
                 kiosk.problems.append(f"{data.path}, question fréquente « {faq.id} » : {exc}")
                 continue
-            text = _flat(faq.quote)
+            text = flat(faq.quote)
             kiosk.answers[faq.id] = Answer(faq.label, "passage", text, citations=[citation])
         for p in kiosk.problems:
             log.warning("%s", p)

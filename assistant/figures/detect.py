@@ -2,9 +2,10 @@
 
 The cues of knowledge/figure_lexicon.toml ("combien", "taux", "part"…) catch every figure question but
 also questions that only contain such a word ("dans les temps", "l'arrêté du 29 mars 2019"). The
-classifier, fitted when the engine loads (a fraction of a second) on the figure questions of
-knowledge/training/figure_questions.jsonl and the labeled questions of knowledge/routing_examples.jsonl,
-must agree. Cross-validated accuracy on those 687 questions: 0.968 (tests/test_figures.py keeps a floor).
+classifier, fitted by `make fit` (scripts/fit.py) on the figure questions of
+knowledge/training/figure_questions.jsonl and the labeled questions of knowledge/routing_examples.jsonl and
+saved in knowledge/models/, must agree. Its cross-validated accuracy is in the artefact's manifest
+(tests/test_figures.py keeps a floor).
 """
 
 from __future__ import annotations
@@ -12,7 +13,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
+
+from assistant import learned
 from assistant.errors import KnowledgeError
+from assistant.learned import Logistic
 from ingest.text import fold
 
 FIGURE_QUESTIONS = Path("training") / "figure_questions.jsonl"
@@ -41,25 +46,62 @@ def labeled_questions(knowledge_dir: Path) -> tuple[list[str], list[int]]:
 
 def make_classifier():
     """Character and word n-grams of the folded question (typos, no accents), logistic regression."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline, make_union
 
-    features = make_union(
+    return make_pipeline(make_union(*_vectorizers()), LogisticRegression(C=C, max_iter=3000, class_weight="balanced"))
+
+
+DETECTOR = Path("models") / "figure_detector.json"  # fitted by `make fit` (scripts/fit.py)
+
+
+def _vectorizers():
+    """Character n-grams (typos, no accents) and words of the folded question, TF-IDF weighted."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    return (
         TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), preprocessor=fold, sublinear_tf=True, min_df=2),
         TfidfVectorizer(preprocessor=fold, ngram_range=(1, 2), sublinear_tf=True),
     )
-    return make_pipeline(features, LogisticRegression(C=C, max_iter=3000, class_weight="balanced"))
 
 
 class FigureQuestionDetector:
-    """P(the question asks for a number), fitted on the labeled questions."""
+    """P(the question asks for a number): TF-IDF n-grams and a logistic regression, fitted by `make fit`."""
 
-    def __init__(self, knowledge_dir: Path) -> None:
-        texts, labels = labeled_questions(knowledge_dir)
+    def __init__(self, vectorizers: tuple, classifier: Logistic) -> None:
+        self.vectorizers = vectorizers
+        self.classifier = classifier
+
+    @classmethod
+    def fit(cls, texts: list[str], labels: list[int]) -> FigureQuestionDetector:
         if len(set(labels)) < 2:
             raise KnowledgeError("Questions annotées : il faut des questions chiffrées et d'autres.")
-        self.model = make_classifier().fit(texts, labels)
+        model = make_classifier().fit(texts, labels)
+        union = model.steps[0][1]
+        vectorizers = tuple(v for _, v in union.transformer_list)
+        return cls(vectorizers, Logistic.of(model.steps[-1][1]))
+
+    def params(self) -> dict:
+        """Vocabularies (sorted by column), idf weights and the classifier's weights, as JSON."""
+        out = self.classifier.params()
+        for n, v in enumerate(self.vectorizers):
+            terms = sorted(v.vocabulary_, key=v.vocabulary_.__getitem__)
+            out[f"terms_{n}"] = terms
+            out[f"idf_{n}"] = learned.floats(v.idf_)
+        return out
+
+    @classmethod
+    def load(cls, knowledge_dir: Path) -> FigureQuestionDetector:
+        """The detector saved by `make fit`; KnowledgeError when missing or unreadable."""
+        _, params = learned.load(knowledge_dir / DETECTOR)
+        vectorizers = _vectorizers()
+        for n, v in enumerate(vectorizers):
+            v.vocabulary_ = {t: i for i, t in enumerate(params[f"terms_{n}"])}
+            v.idf_ = np.asarray(params[f"idf_{n}"], dtype=np.float64)
+        return cls(vectorizers, Logistic.from_params(params))
 
     def probability(self, text: str) -> float:
-        return float(self.model.predict_proba([text])[0, 1])
+        from scipy.sparse import hstack
+
+        x = hstack([v.transform([text]) for v in self.vectorizers]).tocsr()
+        return float(self.classifier.probability(x)[0])

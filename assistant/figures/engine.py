@@ -51,7 +51,7 @@ class FigureEngine:
         self.values = [float(value_of(r)) for _, r in self.df.iterrows()]
         self.ranker = ranker or Ranker.load(knowledge_dir)
         try:
-            self.detector: FigureQuestionDetector | None = FigureQuestionDetector(knowledge_dir)
+            self.detector: FigureQuestionDetector | None = FigureQuestionDetector.load(knowledge_dir)
         except KnowledgeError as exc:
             log.warning("%s Les indices du lexique décident seuls.", exc)
             self.detector = None

@@ -1,5 +1,5 @@
 """Is this a routing question? A logistic regression on the question's embedding and the situation
-extractor's signals, fitted on the labeled example bank (the bank's embeddings are cached on disk)."""
+extractor's signals, fitted by `make fit` on the labeled example bank and saved in knowledge/models/."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
+from assistant import learned
+from assistant.learned import Logistic
 from assistant.routing.examples import ExampleBank
 from index.encoders import Encoder
 
@@ -77,7 +79,7 @@ class RoutingDetector:
     """A fitted classifier and the encoder that embeds the questions it is asked about."""
 
     encoder: Encoder
-    classifier: LogisticRegression
+    classifier: Logistic
     signal_scale: float = SIGNAL_SCALE
     threshold: float = THRESHOLD
     embed: Callable[[str], np.ndarray] | None = field(default=None, repr=False)  # a shared query cache
@@ -97,7 +99,21 @@ class RoutingDetector:
     ) -> RoutingDetector:
         """Fit on the bank's embeddings and signals."""
         model = _classifier(c).fit(features(vectors, signals, signal_scale), np.asarray(labels, dtype=int))
-        return cls(encoder, model, signal_scale, threshold)
+        return cls(encoder, Logistic.of(model), signal_scale, threshold)
+
+    def params(self) -> dict:
+        """What `make fit` saves (with a manifest naming the encoder it was fitted with)."""
+        return {**self.classifier.params(), "signal_scale": self.signal_scale, "threshold": self.threshold}
+
+    @classmethod
+    def load(cls, path: Path, encoder: Encoder) -> RoutingDetector | None:
+        """The detector fitted by `make fit` for this encoder; None (the lexicon's cues decide) for another model."""
+        manifest, params = learned.load(path)
+        if manifest.get("model") != encoder.fingerprint:
+            log.info("Détecteur d'orientation ajusté pour « %s », pas « %s » : les indices du lexique décident.",
+                     manifest.get("model"), encoder.fingerprint)
+            return None
+        return cls(encoder, Logistic.from_params(params), params["signal_scale"], params["threshold"])
 
     def _vector(self, text: str) -> np.ndarray:
         if self.embed is not None:
@@ -115,7 +131,7 @@ class RoutingDetector:
     def probability(self, text: str, signals: np.ndarray) -> float:
         """Probability that the text asks where a person in a situation should go."""
         row = features(self._vector(text)[None, :], signals, self.signal_scale)
-        return float(self.classifier.predict_proba(row)[0, 1])
+        return float(self.classifier.probability(row)[0])
 
     def is_routing(self, text: str, signals: np.ndarray) -> bool:
         return self.probability(text, signals) >= self.threshold

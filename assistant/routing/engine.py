@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -9,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from assistant.errors import InvalidQuestion
-from assistant.operators import Operator, check_operator_sources, load_operators
+from assistant.errors import InvalidQuestion, KnowledgeError
+from assistant.operators import Operator, load_operators, locate_operator_sources
 from assistant.records import Answer, Citation, OperatorChoice
 from assistant.routing.detector import RoutingDetector, bank_vectors
 from assistant.routing.examples import load_examples
@@ -30,9 +31,11 @@ from index.encoders import Encoder
 from ingest.corpus import Corpus
 from ingest.text import fold
 
+log = logging.getLogger(__name__)
 MAX_CITATIONS = 6
 _WORD = re.compile(r"[a-z]+")
 EXAMPLES = "routing_examples.jsonl"
+DETECTOR = "models/routing_detector.json"  # fitted by `make fit` (scripts/fit.py)
 _NUM = re.compile(r"\d+(?:[.,]\d+)?")
 
 
@@ -69,26 +72,30 @@ class Router:
 
     @classmethod
     def load(
-        cls, knowledge_dir: Path, corpus: Corpus, encoder: Encoder | None = None, cache_dir: Path | None = None
+        cls, knowledge_dir: Path, corpus: Corpus, encoder: Encoder | None = None
     ) -> Router:
         """Read and validate operators, rules and lexicon; a KnowledgeError names the file and row.
 
-        With an encoder, the routing-question detector is fitted on the example bank (its embeddings
-        cached in cache_dir); without one, the lexicon's question cues decide.
+        With an encoder, the routing-question detector fitted for it by `make fit` (knowledge/models/) is
+        loaded; without one, or for a model it was not fitted with, the lexicon's question cues decide.
         """
-        operators = load_operators(knowledge_dir)
-        check_operator_sources(knowledge_dir / "operators.toml", operators, corpus)
+        operators, lost = locate_operator_sources(load_operators(knowledge_dir), corpus)
         table = load_rules(knowledge_dir / "routing_rules.toml", corpus)
+        for problem in [*lost, *table.lost]:  # knowledge written for documents this corpus lacks
+            log.warning("Orientation : %s", problem)
+        if not table.rules:
+            raise KnowledgeError("aucune règle d'orientation n'a de source dans ce corpus.")
         lexicon = load_lexicon(knowledge_dir / "routing_lexicon.toml", operators)
         # The corpus' words are real words: a typo is never "corrected" into one of them.
         words = {w for doc in corpus.documents.values() for li in doc.lines for w in _WORD.findall(fold(li.text))}
         router = cls(table, replace(lexicon, known=frozenset(words)), operators, corpus)
-        if encoder is not None:
-            router.detector = router.fit_detector(encoder, knowledge_dir / EXAMPLES, cache_dir)
+        path = knowledge_dir / DETECTOR
+        if encoder is not None and path.exists():
+            router.detector = RoutingDetector.load(path, encoder)
         return router
 
     def fit_detector(self, encoder: Encoder, path: Path, cache_dir: Path | None = None) -> RoutingDetector:
-        """The detector fitted on the example bank at path."""
+        """The detector fitted on the example bank at path (scripts/fit.py; tests)."""
         bank = load_examples(path)
         signals = np.stack([self.signals(t) for t in bank.texts])
         return RoutingDetector.fit(encoder, bank_vectors(encoder, bank, cache_dir), signals, bank.labels)

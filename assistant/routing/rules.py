@@ -150,6 +150,7 @@ class RuleTable:
     questions: tuple[Question, ...]
     assume: Mapping[str, Any]
     beats: Mapping[str, frozenset[str]] = field(default_factory=dict)  # rule id -> ids it overrides
+    lost: tuple[str, ...] = ()  # sources (and rules) the corpus lacks, said at load
 
     def complete(self, sit: Situation) -> Situation:
         """The situation with the documented defaults for facts not stated."""
@@ -179,6 +180,7 @@ class _Reader:
         self.path = path
         self.corpus = corpus
         self.default_document = default_document
+        self.lost: list[str] = []  # sources whose quote no document of the corpus holds
 
     def fail(self, where: str, message: str) -> KnowledgeError:
         return KnowledgeError(f"{self.path}, {where} : {message}")
@@ -206,25 +208,31 @@ class _Reader:
         return tuple(out)
 
     def sources(self, raw: Any, where: str) -> tuple[Source, ...]:
+        """The rule's passages, each located in the corpus by its quote (its `lines` are a hint only).
+
+        A quote no document holds is left out and noted in self.lost: the rule keeps its other sources."""
         if not raw:
             raise self.fail(where, "aucune source (passage qui justifie la règle).")
         out = []
         for j, s in enumerate(raw, start=1):
             w = f"{where}, source n°{j}"
-            doc = s.get("document", self.default_document)
             lines = s.get("lines")
             quote = s.get("quote", "")
-            if not (isinstance(lines, list) and len(lines) == 2 and all(isinstance(n, int) for n in lines)):
+            if lines is not None and not (
+                isinstance(lines, list) and len(lines) == 2 and all(isinstance(n, int) for n in lines)
+            ):
                 raise self.fail(w, "« lines » attend [première, dernière].")
             if not quote.strip():
                 raise self.fail(w, "citation (« quote ») manquante.")
+            when = self.conditions(s.get("when"), w)
             try:
-                text = self.corpus.citation(doc, lines[0], lines[1]).quote
+                doc, first, last = self.corpus.locate(
+                    quote, s.get("document", self.default_document), tuple(lines) if lines else None
+                )
             except KnowledgeError as exc:
-                raise self.fail(w, str(exc)) from exc
-            if _flat(quote) not in _flat(text):
-                raise self.fail(w, f"citation introuvable dans {doc} lignes {lines[0]}-{lines[1]} : « {quote[:80]} ».")
-            out.append(Source(doc, lines[0], lines[1], quote, self.conditions(s.get("when"), w), s.get("say", "")))
+                self.lost.append(f"{self.path.name}, {w} : {exc}")
+                continue
+            out.append(Source(doc, first, last, quote, when, s.get("say", "")))
         return tuple(out)
 
 
@@ -232,9 +240,10 @@ def _flat(text: str) -> str:
     return re.sub(r"\s+", " ", clean_markup(text)).strip()
 
 
-def _check_numbers(reader: _Reader, where: str, texts: Iterable[str], sources: Iterable[Source]) -> None:
-    """Every number a rule says must stand in one of its quotes."""
-    quoted = {n.replace(",", ".") for s in sources for n in _NUMBER.findall(_flat(s.quote))}
+def _check_numbers(reader: _Reader, where: str, texts: Iterable[str], raw_sources: Any) -> None:
+    """Every number a rule says must stand in one of its quotes (as written, found in the corpus or not)."""
+    quotes = [str(s.get("quote", "")) for s in raw_sources or ()]
+    quoted = {n.replace(",", ".") for q in quotes for n in _NUMBER.findall(_flat(q))}
     for t in texts:
         for n in _NUMBER.findall(t):
             if n.replace(",", ".") not in quoted:
@@ -276,7 +285,8 @@ def load_rules(path: Path, corpus: Corpus) -> RuleTable:
             if op == primary or not a.get("why"):
                 raise reader.fail(w, "l'alternative doit différer du primaire et dire pourquoi (« why »).")
             alternatives.append(Alternative(op, a["why"], reader.conditions(a.get("when"), w)))
-        _check_numbers(reader, where, [why, *(a.why for a in alternatives), *(s.say for s in sources)], sources)
+        said = [why, *(a.why for a in alternatives), *(s.say for s in sources)]
+        _check_numbers(reader, where, said, row.get("source"))
         rules.append(
             Rule(
                 rid,
@@ -292,6 +302,9 @@ def load_rules(path: Path, corpus: Corpus) -> RuleTable:
     if not rules:
         raise KnowledgeError(f"{path} : aucune règle.")
     beats = _override_closure(reader, rules)
+    for r in rules:
+        if not r.sources:
+            reader.lost.append(f"{path.name}, règle « {r.id} » désactivée : aucune de ses sources dans le corpus.")
     _check_overlaps(reader, rules, beats)
     questions = []
     for i, q in enumerate(data.get("question", []), start=1):
@@ -303,14 +316,15 @@ def load_rules(path: Path, corpus: Corpus) -> RuleTable:
         if prov is not None and fs.kind != "int" and prov not in fs.values:
             raise reader.fail(where, f"valeur provisoire invalide « {prov} ».")
         srcs = reader.sources(q["source"], where) if q.get("source") else ()
-        _check_numbers(reader, where, [q["text"]], srcs)
+        _check_numbers(reader, where, [q["text"]], q.get("source"))
         questions.append(Question(fs.name, q["text"], prov, srcs, reader.conditions(q.get("when"), where)))
     assume = dict(data.get("assume", {}))
     for name, value in assume.items():
         fs = FIELD_SPECS.get(name)
         if fs is None or (fs.kind != "int" and value not in fs.values):
             raise reader.fail(f"[assume] « {name} »", f"champ ou valeur invalide ({value}).")
-    return RuleTable(path, tuple(rules), tuple(questions), assume, beats)
+    kept = tuple(r for r in rules if r.sources)  # a rule decides only with a passage to cite
+    return RuleTable(path, kept, tuple(questions), assume, beats, tuple(reader.lost))
 
 
 def _override_closure(reader: _Reader, rules: list[Rule]) -> dict[str, frozenset[str]]:

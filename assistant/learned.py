@@ -1,0 +1,73 @@
+"""Fitted artefacts, one lifecycle: fitted by `make fit` (scripts/fit.py) from data in the repository, saved as
+JSON with a manifest (data hash, base model, seed, cross-validated scores) under knowledge/models/, loaded at
+start and never fitted there. JSON keeps every float exactly (repr round-trips), so a refit is byte-identical.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from assistant.errors import KnowledgeError
+
+MODELS = "models"  # under the knowledge folder
+
+
+def data_hash(*paths: Path) -> str:
+    """sha256 of the files a model is fitted on (names and contents), in the given order."""
+    h = hashlib.sha256()
+    for p in paths:
+        h.update(p.name.encode())
+        h.update(hashlib.sha256(p.read_bytes()).digest())
+    return h.hexdigest()
+
+
+def save(path: Path, manifest: dict[str, Any], params: dict[str, Any]) -> None:
+    """Write an artefact: the manifest first, then the parameters; stable key order, one line per key."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    body = {"manifest": manifest, "params": params}
+    text = json.dumps(body, ensure_ascii=False, sort_keys=True, indent=0, separators=(",", ":"))
+    path.write_text(text + "\n", encoding="utf-8")
+
+
+def load(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(manifest, params) of an artefact; KnowledgeError names the file and says how to refit it."""
+    try:
+        body = json.loads(path.read_text(encoding="utf-8"))
+        return dict(body["manifest"]), dict(body["params"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise KnowledgeError(f"{path} : modèle ajusté illisible ({exc}) ; relancez « make fit ».") from exc
+
+
+def floats(values: np.ndarray) -> list[float]:
+    """A float array as JSON numbers (float64 repr: exact)."""
+    return [float(v) for v in np.asarray(values, dtype=np.float64).ravel()]
+
+
+class Logistic:
+    """A fitted binary logistic regression, read from its weights (scikit-learn's coef_ and intercept_)."""
+
+    def __init__(self, coef: np.ndarray, intercept: float) -> None:
+        self.coef = np.asarray(coef, dtype=np.float64)
+        self.intercept = float(intercept)
+
+    @classmethod
+    def of(cls, model: Any) -> Logistic:
+        """From a fitted sklearn LogisticRegression (classes 0/1)."""
+        return cls(model.coef_[0], float(model.intercept_[0]))
+
+    @classmethod
+    def from_params(cls, params: dict[str, Any]) -> Logistic:
+        return cls(np.asarray(params["coef"], dtype=np.float64), params["intercept"])
+
+    def params(self) -> dict[str, Any]:
+        return {"coef": floats(self.coef), "intercept": float(self.intercept)}
+
+    def probability(self, x: Any) -> np.ndarray:
+        """P(class 1) for each row of x (dense array or sparse matrix)."""
+        z = np.asarray(x @ self.coef).ravel() + self.intercept
+        return 1.0 / (1.0 + np.exp(-z))
