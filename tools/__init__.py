@@ -1,0 +1,1 @@
+"""Tooling outside the runtime path: the training bank, fitting helpers, evaluation of held-out splits."""
