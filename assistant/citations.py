@@ -94,7 +94,7 @@ def quote_text(picked: list[Scored]) -> str:
             out = cur.text
         else:
             out += (" " if cur.index == prev.index + 1 else " […] ") + cur.text
-    return " ".join(out.split())
+    return " ".join(out.replace("**", "").replace("__", "").split())  # the conversion's bold marks, not text
 
 
 def cite(

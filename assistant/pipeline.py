@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -27,7 +28,7 @@ from assistant.settings import Settings
 from index.encoders import Encoder, make_encoder
 from index.store import HybridIndex, build_atomically, current_build, is_fresh, top_rows
 from ingest.corpus import Corpus, fingerprint, load_corpus
-from ingest.text import stem, words
+from ingest.text import fold, stem, words
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]
@@ -84,6 +85,8 @@ class Assistant:
         detector = getattr(router, "detector", None)
         if detector is not None and hasattr(detector, "embed"):
             detector.embed = index.query_vector
+        if router is not None:
+            router.embed = index.query_vector
 
     # -- loading -----------------------------------------------------------------------------
     @classmethod
@@ -186,7 +189,7 @@ class Assistant:
             # and its detector was fitted on questions as people type them.
             situation = self.router.extract(text)
             if self.router.is_routing_question(text, situation):
-                return self.router.route(situation, text)
+                return self.router.route(self.router.read(text, situation), text)
         # The figure engine parses the question as typed (it has its own typo and alias matching).
         # A figure question always gets a figure answer: one number, candidates, or "not in the documents".
         if self.figures is not None and self.figures.is_figure_question(text):
@@ -202,7 +205,7 @@ class Assistant:
         if routing and not self.router.extract(text).is_empty():
             # "et s'il a 30 ans ?": the caller's situation so far, with what this message adds
             combined = f"{previous.question}. {text}"
-            return self.router.route(self.router.extract(combined), combined)
+            return self.router.route(self.router.read(combined), combined)
         if self.figures is None or previous.intent not in ("figure", "abstain"):
             return None
         if previous.figure is None and previous.intent == "abstain":
@@ -260,10 +263,12 @@ class Assistant:
         return self.retrieve(expand_shorthand(text, self.lexicon), k=k).hits
 
 
+_CONTINUES = re.compile(r"^\W*(?:et|mais|si|s'|sinon|aussi|pareil|idem|ah|non|oui)\b|\ben fait\b|\bplutot\b")
+
+
 def _elliptic(text: str) -> bool:
-    """A message that only continues the previous one: "et …", "mais …", "s'il …"."""
-    first = words(text)[:1]
-    return bool(first) and first[0] in {"et", "mais", "si", "s", "sinon", "aussi", "pareil", "idem"}
+    """A message that only continues the previous one: "et …", "mais …", "s'il …", "… en fait"."""
+    return bool(_CONTINUES.search(fold(text).replace("\u2019", "'").strip()))
 
 
 def _quoted_passage(hits: list[Hit], scored: dict[str, list[Scored]]) -> Hit:

@@ -17,6 +17,7 @@ import contextlib
 import ctypes
 import gc
 import json
+import logging
 import os
 import struct
 from dataclasses import dataclass
@@ -81,8 +82,17 @@ class Float16Rows(nn.Module):
 
 
 def load_sentence_transformer(folder: str) -> Any:
-    """A SentenceTransformer on CPU; float16-stored word embeddings stay float16 (see the module docstring)."""
+    """A SentenceTransformer on CPU; float16-stored word embeddings stay float16 (see the module docstring).
+    The library's "Loading weights" bars are off unless logging is verbose (the CLI's -v)."""
     from sentence_transformers import SentenceTransformer
+
+    if not logging.getLogger().isEnabledFor(logging.DEBUG):
+        try:
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()
+        except ImportError:  # an older transformers: the bars stay
+            pass
 
     weights = Path(folder) / WEIGHTS
     layout = safetensors_layout(weights) if weights.is_file() else {}

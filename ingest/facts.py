@@ -30,7 +30,7 @@ NOTE_WINDOW = 15
 # How far after a number its clause may name its territory ("… des entrées en CEP tout opérateur confondu en
 # Occitanie"): the longest such clause of the built-in report runs 75 characters; 40 missed it.
 CLAUSE_SPAN = 120
-FACTS_VERSION = 14  # bump when extraction changes: it is part of the corpus fingerprint
+FACTS_VERSION = 15  # bump when extraction changes: it is part of the corpus fingerprint
 
 # Declared schemas: the saved tables always have these columns with these dtypes.
 FACT_COLUMNS: dict[str, str] = {
@@ -732,6 +732,8 @@ class _ProseFacts:
             return False  # a range "25-44 ans", a date "01/02"
         if re.search(r"\bentre\s*$", before) and re.match(r"^\s*(?:et|a)\s+\d", after):
             return False
+        if re.match(r"^\s*(?:a|et)\s+\d+\s*ans\b", after):
+            return False  # the lower bound of an age range: "jeunes de 16 à 25 ans" counts no one
         if re.search(r"\bentre\s+\d+\s+(?:et|a)\s*$", before) or re.search(r"\bde\s+\d+\s+a\s*$", before):
             return False
         if q.unit == "count" and re.match(r"^[.)]\s", sent[q.end : q.end + 2]) and not sent[: q.start].strip(" -*•✓"):

@@ -31,6 +31,18 @@ KNOWLEDGE = ROOT / "knowledge"
 SEED = 0
 
 
+def _bank_files() -> list[Path]:
+    return sorted((ROOT / "knowledge" / "training" / "questions").glob("*.jsonl"))
+
+
+def _bank_train() -> list:
+    """The training bank's questions of the train sections (the sealed ones are never fitted on)."""
+    from ingest.corpus import load_corpus
+    from tools import bank
+
+    return [it for it in bank.load(ROOT, load_corpus(Settings().corpus_dir)) if it.split == "train"]
+
+
 def fit_figure_detector() -> str:
     """Is this a figure question? TF-IDF n-grams + logistic regression, 5-fold CV reported."""
     from sklearn.model_selection import StratifiedKFold, cross_val_score
@@ -45,12 +57,15 @@ def fit_figure_detector() -> str:
     )
 
     texts, labels = labeled_questions(KNOWLEDGE)
+    for item in _bank_train():  # the bank's train sections: a figure (or a near miss) asks a number
+        texts.append(item.question)
+        labels.append(int(item.kind in ("figure", "absent")))
     folds = StratifiedKFold(5, shuffle=True, random_state=SEED)
     cv = float(cross_val_score(make_classifier(), texts, labels, cv=folds).mean())
     detector = FigureQuestionDetector.fit(texts, labels)
     manifest = {
         "artefact": "figure question detector",
-        "data_sha256": learned.data_hash(KNOWLEDGE / FIGURE_QUESTIONS, KNOWLEDGE / EXAMPLES),
+        "data_sha256": learned.data_hash(KNOWLEDGE / FIGURE_QUESTIONS, KNOWLEDGE / EXAMPLES, *_bank_files()),
         "n": len(texts),
         "seed": SEED,
         "cv_accuracy_5fold": round(cv, 4),
@@ -97,8 +112,137 @@ def fit_figure_ranker() -> str:
     return "figure_ranker: " + (out.stdout.strip().splitlines() or [""])[-1]
 
 
+def _cached_queries(encoder, texts: list[str]) -> np.ndarray:
+    """Query embeddings, kept in the model cache by model and texts (a refit does not embed them again)."""
+    import hashlib
+
+    key = hashlib.sha256("\n".join([encoder.fingerprint, *texts]).encode()).hexdigest()[:24]
+    folder = Path(os.environ.get("CEP_MODEL_CACHE", Path.home() / ".cache" / "cep-assistant")) / "fit"
+    path = folder / f"queries-{key}.npy"
+    if path.exists():
+        return np.load(path)
+    vectors = np.asarray(encoder.encode_query(texts), dtype=np.float64)
+    folder.mkdir(parents=True, exist_ok=True)
+    np.save(path, vectors)
+    return vectors
+
+
+def _level(probabilities: np.ndarray, right: np.ndarray, target: float) -> float:
+    """The lowest level (0.01 steps) from which the predictions at or above every higher level are right at
+    least `target` of the time (1.0: never sure)."""
+    level = 1.0
+    for cut in np.round(np.arange(0.99, 0.19, -0.01), 2):
+        above = probabilities >= cut
+        if above.any() and right[above].mean() < target:
+            break
+        level = float(cut)
+    return level
+
+
+def fit_situation_slots() -> str:
+    """One logistic regression per situation slot on e5 + the lexicon's reading; CV on writers a+b, the sealed
+    writer c reported (totals only), each slot's sure level calibrated out of fold."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold
+
+    from assistant.routing import Router
+    from assistant.routing.slots import (
+        LEVEL_ACCURACY,
+        MODEL,
+        OVERRIDE_ACCURACY,
+        SEALED,
+        SLOTS,
+        Slot,
+        canonical,
+        features,
+        lexicon_features,
+        lexicon_slot,
+        load_bank,
+        ngram_params,
+        vectorizers,
+    )
+    from index.encoders import make_encoder
+    from ingest.corpus import load_corpus
+
+    settings = Settings()
+    encoder = make_encoder(settings.model_name)
+    router = Router.load(KNOWLEDGE, load_corpus(settings.corpus_dir))
+    bank = load_bank(KNOWLEDGE)
+    train = [b for b in bank if b.writer != SEALED]
+    sealed = [b for b in bank if b.writer == SEALED]
+
+    fitted = vectorizers()
+    for v in fitted:
+        v.fit([r.text for r in train])
+
+    def matrix(rows):
+        texts = [r.text for r in rows]
+        vectors = _cached_queries(encoder, texts)
+        lexical = np.stack([lexicon_features(router.extract(t)) for t in texts])
+        return features(vectors, lexical, texts, fitted)
+
+    x, xs = matrix(train), matrix(sealed)
+    sits = [router.extract(r.text) for r in train]
+    sits_sealed = [router.extract(r.text) for r in sealed]
+    params: dict = {"ngrams": ngram_params(fitted), "slots": {}}
+    report, manifest_cv = [], {}
+    for name in SLOTS:
+        y = np.array([r.slots[name] for r in train])
+        ys = np.array([r.slots[name] for r in sealed])
+        folds = StratifiedKFold(5, shuffle=True, random_state=SEED)
+        best = None
+        for c in (16.0, 64.0):  # 4 and lower: 0.5 to 1.5 points less on every slot (5-fold CV)
+            oof = np.zeros(len(y), dtype=object)
+            prob = np.zeros(len(y))
+            for tr, te in folds.split(x, y):
+                m = LogisticRegression(C=c, max_iter=3000, class_weight="balanced").fit(x[tr], y[tr])
+                p = m.predict_proba(x[te])
+                oof[te] = m.classes_[p.argmax(1)]
+                prob[te] = p.max(1)
+            acc = float((oof == y).mean())
+            if best is None or acc > best[0] + 1e-9:
+                best = (acc, c, oof, prob)
+        acc, c, oof, prob = best
+        lex = [lexicon_slot(name, s) for s in sits]
+        empty = np.array([v is None for v in lex])
+        differs = np.array([v is not None and canonical(name, str(p)) != v for v, p in zip(lex, oof, strict=True)])
+        right = oof == y
+        level_fill = _level(prob[empty], right[empty], LEVEL_ACCURACY) if empty.any() else 1.0
+        level_override = _level(prob[differs], right[differs], OVERRIDE_ACCURACY) if differs.any() else 1.0
+        model = LogisticRegression(C=c, max_iter=3000, class_weight="balanced").fit(x, y)
+        slot = Slot.of(name, model, level_fill, level_override)
+        params["slots"][name] = slot.params()
+        ps = slot.probabilities(xs)
+        pred = np.array(slot.classes)[ps.argmax(1)]
+        needed = [slot.level(lexicon_slot(name, s), v) for s, v in zip(sits_sealed, pred, strict=True)]
+        sure = ps.max(1) >= np.array(needed)
+        sealed_acc = float((pred == ys).mean())
+        sure_acc = float((pred[sure] == ys[sure]).mean()) if sure.any() else 1.0
+        manifest_cv[name] = {
+            "C": c, "cv_accuracy": round(acc, 4), "level_fill": level_fill, "level_override": level_override,
+            "sealed_accuracy": round(sealed_acc, 4), "sealed_sure_share": round(float(sure.mean()), 4),
+            "sealed_sure_accuracy": round(sure_acc, 4),
+        }
+        report.append(
+            f"  {name:16s} C={c:<4} CV {acc:.3f}  levels {level_fill:.2f}/{level_override:.2f}  "
+            f"sealed {sealed_acc:.3f} (sure {sure.mean():.2f} of it, right {sure_acc:.3f})"
+        )
+    manifest = {
+        "artefact": "situation slots",
+        "data_sha256": learned.data_hash(*sorted((KNOWLEDGE / "training" / "situations").glob("*.jsonl"))),
+        "model": encoder.fingerprint,
+        "n_train": len(train),
+        "n_sealed": len(sealed),
+        "seed": SEED,
+        "slots": manifest_cv,
+    }
+    learned.save(KNOWLEDGE / MODEL, manifest, params)
+    return f"situation_slots: train {len(train)}, sealed {len(sealed)}\n" + "\n".join(report)
+
+
 STEPS = {
     "figure_detector": fit_figure_detector,
+    "situation_slots": fit_situation_slots,
     "routing_detector": fit_routing_detector,
     "figure_ranker": fit_figure_ranker,
 }

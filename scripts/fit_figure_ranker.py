@@ -168,6 +168,58 @@ def absent_levels(real: list[dict], absent: list[dict], removed: list[dict]) -> 
     return best[2], best[3]
 
 
+def bank_rows(assistant: Assistant) -> tuple[list[dict], list[dict]]:
+    """The bank's figure and absent questions as ranker rows: (train sections, sealed sections)."""
+    from tools import bank
+
+    train: list[dict] = []
+    sealed: list[dict] = []
+    for it in bank.load(ROOT, assistant.corpus):
+        if it.kind not in ("figure", "absent"):
+            continue
+        row = {
+            "id": it.id,
+            "set": "bank",
+            "question": it.question,
+            "number": it.number if it.kind == "figure" else None,
+            "unit": it.unit,
+            "evidence": it.quote,
+            "document": it.document,
+            "line": it.line,
+        }
+        (sealed if it.split == "sealed" else train).append(row)
+    return train, sealed
+
+
+def sealed_report(ranker: Ranker, items: list[dict]) -> dict:
+    """Strict, wrong, shown@3 and absent told, at the fitted levels, on questions no fit looked at."""
+    n = absent_n = strict = wrong = shown = told = absent_told = 0
+    for it in items:
+        r = predict(ranker, it)
+        absent = is_absent(r["p_top"], r["p_none"], ranker.absent_level, ranker.weak_level)
+        answered = r["p_top"] >= ranker.answer_level and not absent
+        if it["row"]["number"] is None:
+            absent_n += 1
+            absent_told += absent
+            wrong += answered
+            continue
+        n += 1
+        strict += answered and r["correct"]
+        wrong += answered and not r["correct"]
+        shown += r["shown"]
+        told += absent
+    total = n + absent_n
+    return {
+        "answerable": n,
+        "absent": absent_n,
+        "strict": round(strict / max(n, 1), 3),
+        "shown3": round(shown / max(n, 1), 3),
+        "wrong_over_all": round(wrong / max(total, 1), 3),
+        "answerable_told_absent": round(told / max(n, 1), 3),
+        "absent_told_absent": round(absent_told / max(absent_n, 1), 3),
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--questions", type=Path, default=QUESTIONS)
@@ -177,6 +229,7 @@ def main() -> None:
     ap.add_argument("--dry-run", action="store_true", help="report only, do not write the ranker")
     ap.add_argument("--save-examples", type=Path, help="also pickle the candidates of each question (for analysis)")
     ap.add_argument("--load-examples", type=Path, help="fit on candidates pickled by --save-examples (same code)")
+    ap.add_argument("--no-bank", action="store_true", help="leave out the training bank (knowledge/training/questions)")
     args = ap.parse_args()
     started = time.perf_counter()
     settings = Settings.from_env()
@@ -187,12 +240,20 @@ def main() -> None:
         facts, assistant.corpus, settings.knowledge_dir, assistant.index.encoder, settings.index_dir, placeholder
     )
     rows = [json.loads(line) for line in args.questions.read_text(encoding="utf-8").splitlines() if line.strip()]
+    sealed_rows: list[dict] = []
+    if not args.no_bank:
+        train_rows, sealed_rows = bank_rows(assistant)
+        rows += train_rows
     if args.load_examples:
-        items = pickle.loads(args.load_examples.read_bytes())
+        items, sealed_items = pickle.loads(args.load_examples.read_bytes())
     else:
         items = build_examples(engine, assistant, rows)
+        sealed_items = build_examples(engine, assistant, sealed_rows) if sealed_rows else []
+    if sealed_items:
+        before = sealed_report(Ranker.load(settings.knowledge_dir), sealed_items)
+        print("sections scellées, ranker actuel :", json.dumps(before, ensure_ascii=False))
     if args.save_examples:
-        args.save_examples.write_bytes(pickle.dumps(items))
+        args.save_examples.write_bytes(pickle.dumps((items, sealed_items)))
     found = sum(it["positive"].any() for it in items)
     n_gold = sum(it["row"]["number"] is not None for it in items)
     print(f"{n_gold} questions chiffrées, réponse parmi les candidats : {found} ({found / n_gold:.1%})")
@@ -251,6 +312,9 @@ def main() -> None:
     if not args.dry_run:
         ranker = fit(lists_of(items), args.l2)
         ranker.answer_level, ranker.absent_level, ranker.weak_level = answer_level, absent_level, weak_level
+        if sealed_items:  # the sealed sections of the bank: never fitted or tuned on, totals only
+            report["sealed"] = sealed_report(ranker, sealed_items)
+            print("sections scellées :", json.dumps(report["sealed"], ensure_ascii=False))
         ranker.report = report
         ranker.save(settings.knowledge_dir / RANKER_FILE)
         print(f"écrit : {settings.knowledge_dir / RANKER_FILE}")

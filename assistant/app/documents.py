@@ -217,7 +217,8 @@ def add_document(
         name,
         status,
         assistant,
-        f"Document « {name} » {verb} et indexé ({n} passages) : il est interrogeable dès maintenant.",
+        f"Document « {name} » {verb} et indexé ({n} passage{'s' if n > 1 else ''}) : "
+        "il est interrogeable dès maintenant.",
     )
 
 

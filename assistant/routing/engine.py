@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from assistant.routing.situation import (
     situation_from_fields,
     with_fields,
 )
+from assistant.routing.slots import SlotReader, merge
 from index.encoders import Encoder
 from ingest.corpus import Corpus
 from ingest.text import fold
@@ -63,12 +65,16 @@ class Router:
         operators: dict[str, Operator],
         corpus: Corpus,
         detector: RoutingDetector | None = None,
+        slots: SlotReader | None = None,
+        embed: Callable[[str], np.ndarray] | None = None,
     ) -> None:
         self.table = table
         self.lexicon = lexicon
         self.operators = operators
         self.corpus = corpus
         self.detector = detector
+        self.slots = slots  # the learned situation slots (make fit), read with the question's embedding
+        self.embed = embed  # the question's embedding (the index's query cache, set by the pipeline)
 
     @classmethod
     def load(
@@ -92,6 +98,9 @@ class Router:
         path = knowledge_dir / DETECTOR
         if encoder is not None and path.exists():
             router.detector = RoutingDetector.load(path, encoder)
+        if encoder is not None:
+            router.slots = SlotReader.load(knowledge_dir, encoder.fingerprint)
+            router.embed = lambda text: np.asarray(encoder.encode_query([text]), dtype=np.float32)[0]
         return router
 
     def fit_detector(self, encoder: Encoder, path: Path, cache_dir: Path | None = None) -> RoutingDetector:
@@ -103,8 +112,15 @@ class Router:
     # ------------------------------------------------------------ reading the question
 
     def extract(self, text: str) -> Situation:
-        """The caller's situation as stated in a French text."""
+        """The caller's situation as the lexicon reads it in a French text (the detector's signals)."""
         return extract(text, self.lexicon)
+
+    def read(self, text: str, sit: Situation | None = None) -> Situation:
+        """The caller's situation: the lexicon's reading corrected by the learned slots sure of themselves."""
+        sit = sit if sit is not None else self.extract(text)
+        if self.slots is None or self.embed is None:
+            return sit
+        return merge(sit, self.slots.read(text, self.embed(text), sit))
 
     def is_routing_question(self, text: str, sit: Situation) -> bool:
         """True when the text asks where / to whom a person in a stated situation should go."""
