@@ -229,7 +229,10 @@ def main() -> None:
     ap.add_argument("--dry-run", action="store_true", help="report only, do not write the ranker")
     ap.add_argument("--save-examples", type=Path, help="also pickle the candidates of each question (for analysis)")
     ap.add_argument("--load-examples", type=Path, help="fit on candidates pickled by --save-examples (same code)")
-    ap.add_argument("--no-bank", action="store_true", help="leave out the training bank (knowledge/training/questions)")
+    # Off by default: fitted with the bank's train sections, the ranker read worse on the sealed sections (strict
+    # 0.317 -> 0.281, shown@3 0.698 -> 0.683, absent told absent 0.541 -> 0.324, wrong 0.023 =): its hand features
+    # do not carry to text they were not written around. The sealed report is printed either way.
+    ap.add_argument("--bank", action="store_true", help="also fit on the training bank's train sections")
     args = ap.parse_args()
     started = time.perf_counter()
     settings = Settings.from_env()
@@ -240,9 +243,8 @@ def main() -> None:
         facts, assistant.corpus, settings.knowledge_dir, assistant.index.encoder, settings.index_dir, placeholder
     )
     rows = [json.loads(line) for line in args.questions.read_text(encoding="utf-8").splitlines() if line.strip()]
-    sealed_rows: list[dict] = []
-    if not args.no_bank:
-        train_rows, sealed_rows = bank_rows(assistant)
+    train_rows, sealed_rows = bank_rows(assistant)
+    if args.bank:
         rows += train_rows
     if args.load_examples:
         items, sealed_items = pickle.loads(args.load_examples.read_bytes())

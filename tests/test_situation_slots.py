@@ -44,7 +44,7 @@ def test_artefacts_are_written_the_same_way_twice(tmp_path) -> None:
 
 
 def test_sure_slots_correct_the_lexicon_and_unsure_ones_leave_it() -> None:
-    sit = situation_from_fields(status="salarie_prive", age=19)
+    sit = situation_from_fields(age=19)
     values = {name: values[-1] for name, values in SLOTS.items()}
     values.update(status="sans_emploi_non_inscrit", age_band="26_plus", disability="avec_impact", cadre="oui")
     sure = dict.fromkeys(SLOTS, True) | {"cadre": False}
@@ -53,6 +53,8 @@ def test_sure_slots_correct_the_lexicon_and_unsure_ones_leave_it() -> None:
     assert merged.age == 19 and merged.age_min is None  # an age read in the text is never replaced by a band
     assert merged.disability is True and merged.disability_impact is True
     assert merged.cadre is None  # not sure: the lexicon's (empty) reading stays
+    employee = situation_from_fields(status="salarie_prive", age=40)
+    assert merge(employee, Reading(values, dict.fromkeys(SLOTS, 0.99), sure)).status == "salarie_prive"
 
 
 def test_the_lexicon_reading_in_slot_terms() -> None:

@@ -351,6 +351,12 @@ def normalize(text: str, lexicon: Lexicon) -> str:
     return t
 
 
+def _negated_after(text: str, end: int, lexicon: Lexicon) -> bool:
+    """Spoken French drops the "ne": "il bosse pas", "je travaille plus". A negator right after the cue."""
+    after = _WORD.findall(text[end : end + 12])
+    return bool(after) and after[0] in {"pas", "plus", "jamais"} and after[0] in lexicon.negators
+
+
 def _negated(text: str, start: int, lexicon: Lexicon) -> bool:
     """A negator among the few words before position start, inside the same clause."""
     before = text[max(0, start - 60) : start]
@@ -402,7 +408,11 @@ def focus(norm: str, lexicon: Lexicon) -> str:
 
 def _cue_hits(cue: Cue, norm: str, raw: str, lexicon: Lexicon) -> list[bool]:
     """For each match of a cue: True when affirmed, False when negated."""
-    hits = [not (cue.negatable and _negated(norm, m.start(), lexicon)) for p in cue.patterns for m in p.finditer(norm)]
+    hits = [
+        not (cue.negatable and (_negated(norm, m.start(), lexicon) or _negated_after(norm, m.end(), lexicon)))
+        for p in cue.patterns
+        for m in p.finditer(norm)
+    ]
     hits += [True for p in cue.raw_patterns for _ in p.finditer(raw)]
     return hits
 
