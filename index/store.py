@@ -160,7 +160,7 @@ class HybridIndex:
         lexical = LexicalIndex.build(texts)
         units, unit_texts = unit_table(chunks, sentences, sentence_min_chars)
         # Unchanged passages keep their vectors (same model, same text): adding a document embeds only it.
-        known = previous.vectors_by_text() if previous is not None else {}
+        known = _reusable_vectors(previous)
         vectors = np.zeros((len(unit_texts), encoder.dim), dtype=np.float32)
         # A text met twice is embedded once: 55 of the 2 761 texts of the built-in corpus ("Source :", a repeated
         # table heading).
@@ -464,6 +464,18 @@ def _normalize(scores: np.ndarray, how: str, depth: int) -> np.ndarray:
     if top <= low:
         return (scores >= top).astype(np.float32)
     return np.clip((scores - low) / (top - low), 0.0, None).astype(np.float32)
+
+
+def _reusable_vectors(previous: HybridIndex | None) -> dict[str, np.ndarray]:
+    """The previous build's vectors by text, or none when they cannot be matched to their texts: an index
+    written by another version of the code (its sentences cut differently) is embedded again, not a failure."""
+    if previous is None:
+        return {}
+    try:
+        return previous.vectors_by_text()
+    except (IndexError, ValueError, KeyError) as exc:
+        log.warning("Index précédent d'une autre version (%s) : tous les passages sont recalculés.", exc)
+        return {}
 
 
 def _text_key(text: str) -> str:

@@ -249,3 +249,16 @@ def test_a_text_met_twice_is_embedded_once(corpus_dir: Path, fake_encoder: HashE
     assert len(seen) == len(set(seen)) < index.dense.size
     vectors = index.dense.index.reconstruct_n(0, index.dense.size)
     assert (vectors[index.units_of(len(chunks))[0]] == vectors[index.units_of(0)[0]]).all()
+
+
+def test_a_previous_index_from_other_code_is_embedded_again_not_a_failure(tmp_path, corpus_dir, fake_encoder) -> None:
+    """An update that cuts sentences differently leaves an index whose units no longer match: rebuild from scratch."""
+    from index.store import HybridIndex, _reusable_vectors
+    from ingest.corpus import load_corpus
+
+    chunks = load_corpus(corpus_dir).chunks
+    previous = HybridIndex.build(chunks, fake_encoder)
+    previous.vectors_by_text = lambda: (_ for _ in ()).throw(IndexError("list index out of range"))  # type: ignore[method-assign]
+    assert _reusable_vectors(previous) == {}
+    rebuilt = HybridIndex.build(chunks, fake_encoder, previous=previous)
+    assert rebuilt.dense.size == previous.dense.size
