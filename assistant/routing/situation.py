@@ -351,10 +351,13 @@ def normalize(text: str, lexicon: Lexicon) -> str:
     return t
 
 
+_SPOKEN_NEGATION = re.compile(r"\s+(pas|plus|jamais)\b")
+
+
 def _negated_after(text: str, end: int, lexicon: Lexicon) -> bool:
     """Spoken French drops the "ne": "il bosse pas", "je travaille plus". A negator right after the cue."""
-    after = _WORD.findall(text[end : end + 12])
-    return bool(after) and after[0] in {"pas", "plus", "jamais"} and after[0] in lexicon.negators
+    after = _SPOKEN_NEGATION.match(text, end)  # right after, no punctuation between: not ", pas de RQTH"
+    return after is not None and after.group(1) in lexicon.negators
 
 
 def _negated(text: str, start: int, lexicon: Lexicon) -> bool:
