@@ -189,7 +189,18 @@ def batches(n: int, batch: int, epochs: int, seed: int) -> list[list[int]]:
     return out
 
 
-def train(model, trainable, pairs: list[Pair], epochs: int, lr: float, batch: int, probe: int = 0) -> float:
+def train(
+    model,
+    trainable,
+    pairs: list[Pair],
+    epochs: int,
+    lr: float,
+    batch: int,
+    probe: int = 0,
+    checkpoint: Path | None = None,
+) -> float:
+    """The fit; with `checkpoint`, its state (LoRA weights, optimizer, schedule, random state) is saved every
+    10 steps and a run started again resumes from it: the same steps, the same result as one run."""
     import torch
 
     steps = batches(len(pairs), batch, epochs, SEED)
@@ -202,11 +213,23 @@ def train(model, trainable, pairs: list[Pair], epochs: int, lr: float, batch: in
         return (step + 1) / warmup if step < warmup else max(0.0, (len(steps) - step) / max(1, len(steps) - warmup))
 
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+    start, spent_before, running = 0, 0.0, 0.0
+    run = {"steps": len(steps), "pairs": len(pairs), "lr": lr, "weights": [tuple(p.shape) for p in trainable]}
+    if checkpoint is not None and checkpoint.exists():
+        state = torch.load(checkpoint, weights_only=False)
+        if state.get("run") != run:
+            raise SystemExit(f"{checkpoint}: the state of another fit ({state.get('run')}); remove it first")
+        for p, saved in zip(trainable, state["weights"], strict=True):
+            p.data.copy_(saved)
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        torch.set_rng_state(state["rng"])
+        start, spent_before, running = state["step"], state["seconds"], state["running"]
+        print(f"  resumed at step {start} ({spent_before / 60:.1f} min already spent)")
     model.train()
-    t0 = time.time()
-    running = 0.0
-    for step, rows in enumerate(steps):
-        group = [pairs[i] for i in rows]
+    t0 = time.time() - spent_before
+    for step in range(start, len(steps)):
+        group = [pairs[i] for i in steps[step]]
         q = embed(model, ["query: " + p.question for p in group])
         docs = embed(model, ["passage: " + p.positive for p in group] + ["passage: " + p.negative for p in group])
         logits = SCALE * q @ docs.T
@@ -224,12 +247,27 @@ def train(model, trainable, pairs: list[Pair], epochs: int, lr: float, batch: in
         running = loss.item() if step == 0 else 0.9 * running + 0.1 * loss.item()
         if step < 3 or (step + 1) % 10 == 0 or step + 1 == len(steps):
             spent = time.time() - t0
-            eta = spent / (step + 1) * (len(steps) - step - 1)
             pace = spent / (step + 1)
+            eta = pace * (len(steps) - step - 1)
             print(
                 f"  step {step + 1}/{len(steps)} loss {running:.3f} {pace:.1f} s/step, eta {eta / 60:.1f} min",
                 flush=True,
             )
+        if checkpoint is not None and (step + 1) % 10 == 0 and step + 1 < len(steps):
+            state = {
+                "run": run,
+                "step": step + 1,
+                "seconds": time.time() - t0,
+                "running": running,
+                "weights": [p.detach().clone() for p in trainable],
+                "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(),
+                "rng": torch.get_rng_state(),
+            }
+            torch.save(state, checkpoint.with_suffix(".tmp"))
+            checkpoint.with_suffix(".tmp").replace(checkpoint)
+    if checkpoint is not None:
+        checkpoint.unlink(missing_ok=True)  # done: a next run starts afresh
     model.eval()
     return time.time() - t0
 
@@ -285,6 +323,7 @@ def main() -> None:
     parser.add_argument("--max-pairs", type=int, default=0, help="0: all")
     parser.add_argument("--select", action="store_true", help="fit on 85 %% of the train sections, measure the rest")
     parser.add_argument("--probe", type=int, default=0)
+    parser.add_argument("--checkpoint", type=Path, help="save the fit's state here every 10 steps, resume from it")
     parser.add_argument("--skip-before", action="store_true", help="--select: do not measure the base model")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
@@ -313,7 +352,7 @@ def main() -> None:
         print(f"  Q {p.question}\n  + {p.positive[:100]}\n  - {p.negative[:100]}")
 
     model, peft_model, trainable = load_model(targets)
-    seconds = train(model, trainable, pairs, args.epochs, args.lr, args.batch, args.probe)
+    seconds = train(model, trainable, pairs, args.epochs, args.lr, args.batch, args.probe, args.checkpoint)
     print(f"training: {seconds / 60:.1f} min")
     if args.probe:
         return
@@ -337,6 +376,7 @@ def main() -> None:
     tensors = lora_tensors(peft_model)
     adapter = args.out / ADAPTER_FILE
     save_file(tensors, str(adapter), metadata={"r": str(R), "alpha": str(ALPHA), "base": BASE})
+    adapter.chmod(0o644)
     base_folder = Path(resolve_model_path(BASE))
     manifest = {
         "base_model": BASE,

@@ -37,4 +37,3 @@ def test_adapted_e5_differs_from_the_base_and_is_normalized() -> None:
         assert np.allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5), side
         cosines = np.sum(ours * theirs, axis=1)
         assert cosines.max() < 0.9999, (side, cosines)  # the adapter moved every vector
-        assert cosines.min() > 0.5, (side, cosines)  # but left the model it adapts
