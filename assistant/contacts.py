@@ -1,4 +1,5 @@
-"""Questions asking how to reach an operator (address, phone, hours, website): only what the documents state."""
+"""Questions asking how to reach an operator (address, phone, hours, website) or where it is (« où est la
+Mission Locale de Toulouse ? »): only what the documents state, and saying so when they state nothing."""
 
 from __future__ import annotations
 
@@ -52,6 +53,89 @@ def _has(folded: str, phrase: str) -> bool:
     return re.search(rf"(?<![a-z0-9]){re.escape(phrase)}(?![a-z0-9])", folded) is not None
 
 
+# A question asking where an operator is: « où est / où sont / où se trouve / où trouver / où aller »
+# followed by the operator's name, or « <operator> (de <ville>), c'est où ? » (folded, apostrophes as
+# spaces). « ou » alone is also "or", and « où trouver les services de Pôle emploi ? » asks for a
+# document: the operator must be what is looked for.
+_WHERE_VERB = r"ou (?:est|sont|se trouve|se trouvent|se situe|trouver|aller|y a t il|y a)"
+_LEAD = r"(?:(?:la|le|les|l|une|un|des|du|de|d|agence|agences|antenne|antennes|locaux|bureau|bureaux)\s+)*"
+_WHERE_LAST = r"\s+(?:c est|est|sont|se trouve|se trouvent) ou\s*$"
+# A place after the operator's name (« la mission locale de Toulouse », « l'APEC à Montpellier »), or
+# « à <ville> » before it; up to three words.
+_PLACE_AFTER = r"\s+(de|d|a|au|sur|pres de|vers|en)\s+([a-z][a-z-]+(?:\s[a-z][a-z-]+){0,2})\s*$"
+_PLACE_BEFORE = r"^(?:a|sur|en)\s+([a-z][a-z-]+(?:\s[a-z][a-z-]+){0,2}?)\s+ou\s"
+_SHOWN_PREPOSITION = {"en": "en", "sur": "sur", "vers": "vers", "pres de": "près de"}  # others: « à »
+# Words that are not a place
+_NOT_PLACE = frozenset(
+    "la le les l un une de du des d a au aux sur pres vers en plus proche proches il y t est sont se trouve ou "
+    "trouver aller quelle quel adresse adresses agence agences antenne site sites bureau bureaux locaux "
+    "svp stp moi chez mon ma ici dans c cela ca quoi".split()
+)
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[^\W\d_]+(?:-[^\W\d_]+)*", text)
+
+
+def _alias_pattern(aliases: tuple[str, ...]) -> str:
+    names = sorted((a.replace("'", " ") for a in aliases), key=len, reverse=True)
+    return "(?:" + "|".join(re.escape(n) for n in names) + ")"
+
+
+def asks_where(question: str, aliases: tuple[str, ...]) -> bool:
+    """Whether the question asks where the operator of these (folded) names is."""
+    folded = " ".join(fold(w) for w in _words(question))
+    name = _alias_pattern(aliases)
+    if re.search(rf"(?<![a-z0-9]){_WHERE_VERB}\s+{_LEAD}{name}(?![a-z0-9])", folded):
+        return True
+    return re.search(rf"^{_LEAD}{name}(?:\s+[a-z-]+){{0,4}}{_WHERE_LAST}", folded) is not None
+
+
+def place_in(question: str, aliases: tuple[str, ...]) -> str:
+    """The place a question names around an operator's name, with its preposition (« à Toulouse », « en
+    Occitanie »), as typed; "" when it names none.
+
+    `aliases` are the operator's folded names; the place follows them after « de / à / sur / en… »
+    (« la mission locale de Toulouse ») or opens the question (« à Albi, où est Pôle emploi ? »).
+    """
+    words = _words(question)
+    folded = " ".join(fold(w) for w in words)
+    folded = re.sub(_WHERE_LAST, "", folded)
+    m = re.search(rf"(?<![a-z0-9]){_alias_pattern(aliases)}{_PLACE_AFTER}", folded)
+    preposition, found = (m.group(1), m.group(2)) if m else ("a", "")
+    if not m and (m := re.search(_PLACE_BEFORE, folded)):
+        found = m.group(1)
+    kept = found.split()
+    if not kept or any(w in _NOT_PLACE for w in kept) or any(_has(found, a.replace("'", " ")) for a in aliases):
+        return ""
+    shown = {fold(w): w for w in words}
+    return _SHOWN_PREPOSITION.get(preposition, "à") + " " + " ".join(_place_case(shown.get(w, w)) for w in kept)
+
+
+def _place_case(word: str) -> str:
+    return "-".join(part[:1].upper() + part[1:] for part in word.split("-")) if word.islower() else word
+
+
+def _of(op: Operator) -> str:
+    """« de l'APEC », « du Réseau EVA », « d'une Mission Locale », « de Pôle emploi »."""
+    call = str(op.extra.get("call", op.name))
+    if call.startswith("le "):
+        return "du " + call[3:]
+    if call.startswith("les "):
+        return "des " + call[4:]
+    return ("d'" if fold(call[:1]) in "aeiouy" else "de ") + call
+
+
+def channel_gaps(op: Operator, kinds: tuple[ContactKind, ...], wanted: tuple[str, ...]) -> list[ContactKind]:
+    """The contact kinds among `wanted` (« adresse », « telephone », « site ») that no channel of the operator
+    states, in the order of `wanted`."""
+    texts = [fold(f.text + " " + f.quote) for f in op.facts_of("canal")]
+    by_name = {k.name: k for k in kinds}
+    return [
+        by_name[w] for w in wanted if w in by_name and not any(p.search(t) for p in by_name[w].evidence for t in texts)
+    ]
+
+
 class ContactDesk:
     """Answers "adresse / téléphone / horaires / site de X ?" from the channels the documents state."""
 
@@ -68,6 +152,8 @@ class ContactDesk:
         kinds = [k for k in self.kinds if any(_has(f, a) for a in k.ask)]
         kinds = [k for k in kinds if not k.general] or kinds
         ops = [op for op in self.operators.values() if any(_has(f, a.replace("'", " ")) for a in op.aliases)]
+        if not kinds and any(asks_where(question, op.aliases) for op in ops):  # « où est … ? »: an address
+            kinds = [k for k in self.kinds if k.name == "adresse"]
         return (kinds, ops) if kinds and ops else ([], [])
 
     def answer(self, question: str) -> Answer | None:
@@ -75,6 +161,10 @@ class ContactDesk:
         kinds, ops = self.asked(question)
         if not kinds:
             return None
+        if [k.name for k in kinds] == ["adresse"]:
+            places = {op.id: place_in(question, op.aliases) for op in ops}
+            if any(places.values()):
+                return self._place_answer(question, ops, places, kinds[0])
         found: list[tuple[Operator, str, Citation]] = []
         stated: list[Citation] = []
         for op in ops:
@@ -96,3 +186,53 @@ class ContactDesk:
         if stated:
             text += " Ils indiquent seulement les moyens de contact cités ci-dessous."
         return Answer(question, "abstain", text, stated[:3])
+
+    def _cite(self, op: Operator, kind: str = "canal") -> list[tuple[str, Citation]]:
+        out = []
+        for fact in op.facts_of(kind):
+            try:
+                out.append((fact.text, self.corpus.citation(fact.document, *fact.lines, highlight=fact.quote)))
+            except KnowledgeError:
+                continue
+        return out
+
+    def _place_answer(self, question: str, ops: list[Operator], places: dict[str, str], kind: ContactKind) -> Answer:
+        """« Où est X à <ville> ? »: an address the documents give there, else saying they give none, with
+        what they say of the place and the operator's website (or where to look for it)."""
+        found: list[tuple[str, Citation]] = []
+        said: list[str] = []
+        cited: list[Citation] = []
+        site = next((k for k in self.kinds if k.name == "site"), None)
+        for op in ops:
+            place = places.get(op.id) or ""
+            here = fold(place.split(" ", 1)[-1]) if place else ""
+            channels = self._cite(op)
+            at_place = [(t, c) for t, c in channels if here and _has(_words_only(t), here)]
+            address = [(t, c) for t, c in at_place if any(p.search(fold(t)) for p in kind.evidence)]
+            if address:
+                found += [(f"{op.name} : {t}", c) for t, c in address]
+                continue
+            said.append(f"Les documents ne donnent pas l'adresse {_of(op)}{' ' + place if place else ''}.")
+            said += [f"Ils indiquent : {t}" for t, _ in at_place]
+            cited += [c for _, c in at_place]
+            sites = [(t, c) for t, c in channels if site and any(p.search(fold(t)) for p in site.evidence)]
+            sites = [(t, c) for t, c in sites if (t, c) not in at_place]
+            if sites:
+                said += [t if fold(t).startswith("site") else f"Son site : {t}" for t, _ in sites]
+                cited += [c for _, c in sites]
+            else:
+                said.append(f"Ils ne donnent pas non plus l'adresse de son site internet : {where_to_look(op, place)}")
+                cited += [c for _, c in channels if c not in cited]
+        text = " ".join([*("D'après les documents — " + t for t, _ in found), *said])
+        return Answer(question, "abstain" if said else "passage", text, [c for _, c in found] + cited[:3])
+
+
+def _words_only(text: str) -> str:
+    """Folded words of a text, web addresses left out (« occitanie » in « mon-cep.org/occitanie » is no place)."""
+    return " ".join(fold(w) for w in _words(" ".join(t for t in text.split() if not re.search(r"\w[./]\w", t))))
+
+
+def where_to_look(op: Operator, place: str = "") -> str:
+    """Where a visitor can look for what the documents do not give: the operator's own website."""
+    town = place.split(" ", 1)[-1] if place else "votre ville"
+    return f"cherchez « {op.name} {town} » sur internet pour trouver le site {_of(op)}."

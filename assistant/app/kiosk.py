@@ -2,7 +2,8 @@
 
 A situation button leads through short choices to a set of facts; the routing engine's ``route_fields``
 names the operator from the documented rules. A frequent question is answered by sentences of the
-documents, located by their verbatim quote and cited (document, page or lines).
+documents, located by their verbatim quote and cited (document, page or lines). Each operator's card
+says who it is for in a visitor's words (``[[say]]``), each sentence backed by a verbatim quote.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 from rapidfuzz import fuzz
 
 from assistant.errors import CepError, KnowledgeError
-from assistant.records import Answer, Citation
+from assistant.records import OPERATOR_IDS, Answer, Citation
 from ingest.corpus import Corpus
 from ingest.locate import flat
 from ingest.text import fold
@@ -67,6 +68,23 @@ class Faq:
 
 
 @dataclass(frozen=True)
+class Say:
+    """A sentence for the visitor on an operator's card, when the visitor's facts match `when`.
+
+    `quotes` are verbatim passages of the documents that state it (located when the kiosk loads).
+    """
+
+    operator: str
+    text: str
+    quotes: tuple[str, ...]
+    when: Mapping[str, Any] = field(default_factory=dict)
+    document: str = ""
+
+    def holds(self, facts: Mapping[str, Any]) -> bool:
+        return all(k in facts and facts[k] == v for k, v in self.when.items())
+
+
+@dataclass(frozen=True)
 class KioskData:
     """The validated content of knowledge/kiosk.toml."""
 
@@ -74,6 +92,7 @@ class KioskData:
     buttons: tuple[Button, ...]
     choices: Mapping[str, Choice]
     faqs: tuple[Faq, ...]
+    says: tuple[Say, ...] = ()
 
     def button(self, button_id: str) -> Button:
         return next(b for b in self.buttons if b.id == button_id)
@@ -135,7 +154,22 @@ def load_kiosk(knowledge_dir: Path) -> KioskData:
         faqs.append(
             Faq(str(row["id"]), str(row["label"]), str(row["quote"]), tuple(asks), str(row.get("document", "")))
         )
-    return KioskData(path, tuple(buttons), choices, tuple(faqs))
+    return KioskData(path, tuple(buttons), choices, tuple(faqs), _says(path, data.get("say", [])))
+
+
+def _says(path: Path, rows: Any) -> tuple[Say, ...]:
+    says = []
+    for i, row in enumerate(rows, start=1):
+        where = f"{path}, phrase n°{i}"
+        if not isinstance(row, Mapping) or row.get("operator") not in OPERATOR_IDS:
+            raise KnowledgeError(f"{where} : « operator » doit être l'un de {', '.join(OPERATOR_IDS)}.")
+        quotes = row.get("quote", [])
+        quotes = [quotes] if isinstance(quotes, str) else quotes
+        if not str(row.get("text", "")).strip() or not quotes or not all(isinstance(q, str) and q for q in quotes):
+            raise KnowledgeError(f"{where} : « text » et « quote » (la phrase des documents) sont obligatoires.")
+        when = _facts(where, row.get("when", {}))
+        says.append(Say(str(row["operator"]), str(row["text"]), tuple(quotes), when, str(row.get("document", ""))))
+    return tuple(says)
 
 
 def _check_no_cycle(path: Path, choices: Mapping[str, Choice], cid: str | None, seen: tuple[str, ...]) -> None:
@@ -223,6 +257,7 @@ class Kiosk:
     data: KioskData
     answers: dict[str, Answer] = field(default_factory=dict)  # faq id -> answer
     problems: list[str] = field(default_factory=list)
+    says: list[tuple[Say, list[Citation]]] = field(default_factory=list)  # with their located sources
 
     @classmethod
     def load(cls, knowledge_dir: Path, corpus: Corpus) -> Kiosk:
@@ -237,6 +272,11 @@ class Kiosk:
                 continue
             text = flat(faq.quote)
             kiosk.answers[faq.id] = Answer(faq.label, "passage", text, citations=[citation])
+        for i, say in enumerate(data.says, start=1):
+            try:
+                kiosk.says.append((say, [locate(corpus, q, say.document) for q in say.quotes]))
+            except KnowledgeError as exc:
+                kiosk.problems.append(f"{data.path}, phrase n°{i} ({say.operator}) : {exc}")
         for p in kiosk.problems:
             log.warning("%s", p)
         return kiosk
@@ -246,6 +286,15 @@ class Kiosk:
         if answer is None:
             return None
         return Answer(answer.question, answer.intent, answer.text, citations=list(answer.citations))
+
+    def say(self, operator: str, facts: Mapping[str, Any]) -> tuple[Say, list[Citation]] | None:
+        """The visitor's sentence for an operator: the one whose conditions hold with the most of them
+        (the most specific), the first in the file on a tie; None when none holds."""
+        best: tuple[int, tuple[Say, list[Citation]] | None] = (-1, None)
+        for say, sources in self.says:
+            if say.operator == operator and say.holds(facts) and len(say.when) > best[0]:
+                best = (len(say.when), (say, sources))
+        return best[1]
 
     def match(self, *typed: str) -> Faq | None:
         """The frequent question a typed kiosk question asks, if it is one of them (typos tolerated).
