@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 
 from assistant.records import Citation, Hit
 from ingest.chunks import sentence_spans
+from ingest.records import plain_quote, row_cells
 from ingest.text import stem, words
 
 MIN_WORDS = 4  # a shorter "sentence" is a label or a table cell ("bilan"): quoted only when nothing else is
@@ -94,7 +95,22 @@ def quote_text(picked: list[Scored]) -> str:
             out = cur.text
         else:
             out += (" " if cur.index == prev.index + 1 else " […] ") + cur.text
-    return " ".join(out.replace("**", "").replace("__", "").split())  # the conversion's bold marks, not text
+    return readable(out)
+
+
+def readable(text: str) -> str:
+    """A quote on one line as a reader reads it: no Markdown markers (the conversion's, not the text), each
+    table row as cells « a | b | c » (never digits of neighbouring cells run together), rows apart by « ; »."""
+    out = ""
+    was_row = False
+    for line in plain_quote(text).split("\n"):
+        is_row = "\t" in line
+        piece = " | ".join(row_cells(line)) if is_row else " ".join(line.split())
+        if not piece:
+            continue
+        out += ("" if not out else " ; " if is_row or was_row else " ") + piece
+        was_row = is_row
+    return out
 
 
 def cite(

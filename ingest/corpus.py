@@ -14,7 +14,7 @@ from ingest.chunks import CHUNK_VERSION, DEFAULT_TARGET_CHARS, chunk_document
 from ingest.errors import DocumentError, KnowledgeError
 from ingest.locate import FlatText, span_holds
 from ingest.readers import SUPPORTED_SUFFIXES, read_file
-from ingest.records import Chunk, Citation, DocumentInfo
+from ingest.records import Chunk, Citation, DocumentInfo, table_cells, table_header
 from ingest.sections import LineInfo, annotate
 
 log = logging.getLogger(__name__)
@@ -86,6 +86,7 @@ class Corpus:
         if not span:
             raise KnowledgeError(f"Lignes {first}-{last} absentes du document « {document} ».")
         quote = "\n".join(li.text for li in span).strip("\n")
+        header = table_header(lambda n: li.text if (li := doc.line(n)) is not None else None, first)
         return Citation(
             document=document,
             title=doc.info.title,
@@ -93,8 +94,44 @@ class Corpus:
             page=span[0].page,
             lines=[first, last],
             quote=quote,
+            chunk_id=self.chunk_of(document, first, last, quote),
             highlight=highlight,
+            cells=table_cells(quote, header) if header else "",
         )
+
+    @cached_property
+    def _chunks_by_document(self) -> dict[str, list[Chunk]]:
+        out: dict[str, list[Chunk]] = {}
+        for chunk in self.chunks:
+            out.setdefault(chunk.document, []).append(chunk)
+        return out
+
+    def chunk_of(self, document: str, first: int, last: int, quote: str = "") -> str:
+        """The id of the chunk holding lines first..last of a document (the one sharing most of them; for a
+        heading, which no chunk holds, the first chunk below it when only headings and blank lines lie
+        between), else of the chunk whose text holds the quote (PDF chunks have pages, not lines); "" when
+        none does."""
+        chunks = self._chunks_by_document.get(document, [])
+        best, shared = "", 0
+        below, below_start = "", 0
+        for c in chunks:
+            if c.lines is None:
+                continue
+            n = min(last, c.lines[1]) - max(first, c.lines[0]) + 1
+            if n > shared:
+                best, shared = c.id, n
+            elif c.lines[0] > last and (not below or c.lines[0] < below_start):
+                below, below_start = c.id, c.lines[0]
+        if best:
+            return best
+        doc = self.documents.get(document)
+        if below and doc is not None:
+            between = [doc.line(n) for n in range(last + 1, below_start)]
+            if all(li is None or li.is_heading or not li.text.strip() for li in between):
+                return below
+        if not quote.strip():
+            return ""
+        return next((c.id for c in chunks if c.lines is None and quote.strip() in c.quote), "")
 
 
 def load_manifest(folder: Path) -> dict[str, DocumentInfo]:
