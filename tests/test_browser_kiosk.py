@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from assistant.app.browser import CHROMIUM, chromium, rerun_after, serve_app, wait_idle, wait_ready
+from assistant.app.browser import _RAN, _WATCH_RUNS, CHROMIUM, chromium, serve_app, wait_idle, wait_ready
 from assistant.app.kiosk import choose, load_kiosk, paths, question_of, start
 from assistant.settings import KNOWLEDGE_DIR
 
@@ -72,9 +72,16 @@ def focus_in_view(page: Any, pending: bool) -> tuple[bool, str]:
     return ok and heading_ok, f"{heading} ; {where}"
 
 
-def tap(page: Any, label: str, area: str) -> None:
-    rerun_after(page, page.locator(area).get_by_role("button", name=label, exact=True).click)
-    wait_idle(page)
+def tap(pages: list[Any], label: str, area: str) -> None:
+    """Taps the same button on every screen, then waits for each app run (the runs overlap: one server)."""
+    for page in pages:
+        page.evaluate(_WATCH_RUNS)
+        page.locator(area).get_by_role("button", name=label, exact=True).click()
+    for page in pages:  # as rerun_after: a run seen, or the app idle when it was too quick to be seen
+        try:
+            page.wait_for_function(_RAN, timeout=15_000)
+        except Exception:  # playwright's TimeoutError
+            wait_idle(page)
 
 
 def settle(page: Any, pending: bool, timeout_s: float = 8.0) -> tuple[bool, str]:
@@ -84,7 +91,7 @@ def settle(page: Any, pending: bool, timeout_s: float = 8.0) -> tuple[bool, str]
     while time.monotonic() < deadline:
         ok, where = focus_in_view(page, pending)
         if ok:
-            page.wait_for_timeout(600)  # still there once Streamlit's own scrolling is over
+            page.wait_for_timeout(400)  # still there once Streamlit's own scrolling is over
             return focus_in_view(page, pending)
         page.wait_for_timeout(200)
     return ok, where
@@ -103,20 +110,23 @@ def test_each_kiosk_path_shows_its_question_then_its_operator_in_view(tmp_path: 
             page.goto(f"{url}/?kiosk=1")
             wait_ready(page)
             pages[name] = page
+        screens = list(pages.values())
         for name, page in pages.items():
             # no status box for visitors (« Assistant prêt (… s) » of the first start)
-            assert not page.get_by_text("Assistant prêt").is_visible()
-            for labels in sequences:
-                for i, label in enumerate(labels):
-                    area = ".st-key-kiosk-situations" if i == 0 else ".st-key-kiosk-choice"
-                    tap(page, label, area)
-                    pending = i < len(labels) - 1
+            assert not page.get_by_text("Assistant prêt").is_visible(), name
+        for labels in sequences:
+            for i, label in enumerate(labels):
+                tap(screens, label, ".st-key-kiosk-situations" if i == 0 else ".st-key-kiosk-choice")
+                pending = i < len(labels) - 1
+                for name, page in pages.items():
                     ok, where = settle(page, pending)
                     if not ok:
                         failures.append(f"{name} {' → '.join(labels[: i + 1])} : {where}")
-                tap(page, "Recommencer", ".st-key-kiosk-focus")
+            tap(screens, "Recommencer", ".st-key-kiosk-focus")
+            for page in screens:
                 page.wait_for_function("() => !document.querySelector('[data-testid=\"stChatMessage\"]')")
+        for name, page in pages.items():
             box = page.locator(".st-key-kiosk-situations button").first.bounding_box()
-            assert box is not None and box["width"] >= 300  # big buttons on both screens
+            assert box is not None and box["width"] >= 300, name  # big buttons on both screens
     print(f"{len(sequences)} parcours × {len(SCREENS)} écrans en {time.monotonic() - started:.0f} s")
     assert not failures, "\n".join(failures)
