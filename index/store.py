@@ -18,39 +18,17 @@ import numpy as np
 from index.dense import DenseIndex
 from index.encoders import Encoder, calls
 from index.lexical import LexicalIndex
-from ingest.chunks import passage_sentences
+from index.units import WHOLE, fine_rows, fine_texts, search_text, unit_table, unit_texts_of
 from ingest.errors import IndexUnavailable
 from ingest.records import Chunk, Hit
-from ingest.text import clean_markup
 
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 3  # 2: sentence vectors, encoder fingerprint in the manifest; 3: sentence-level BM25
 QUERY_CACHE_SIZE = 1024
-WHOLE = -1  # the sentence index of a unit that is the whole chunk
-# Chunks shorter than this get no sentence vectors: their own vector already stands for each sentence
-# (tune_retrieval.py --sentence-min-chars 0,400: 0.865 with every chunk's sentences, 0.871 with 400,
-# for 2 133 vectors instead of 2 318).
-SENTENCE_MIN_CHUNK_CHARS = 400
 CURRENT = "current.json"
 Progress = Callable[[str, int, int], None]
 BuildHook = Callable[[Path], None]  # writes extra artefacts (figure tables) into a build folder
-
-
-def search_text(chunk: Chunk) -> str:
-    """What the indexes see of a chunk: its section titles, then its text."""
-    return f"{chunk.context}\n{chunk.text}" if chunk.context else chunk.text
-
-
-# A sentence vector reads the sentence alone: with its section titles it did no better (0.865 against
-# 0.871, tune_retrieval.py --bare-sentences) for longer texts to embed.
-SENTENCE_CONTEXT = False
-
-
-def sentence_text(chunk: Chunk, sentence: str) -> str:
-    """What the dense index sees of one sentence of a chunk: its section titles, then the sentence."""
-    text = clean_markup(sentence)
-    return f"{chunk.context}\n{text}" if chunk.context and SENTENCE_CONTEXT else text
 
 
 def model_key(encoder: Encoder) -> str:
@@ -160,30 +138,7 @@ class HybridIndex:
         lexical = LexicalIndex.build(texts)
         units, unit_texts = unit_table(chunks, sentences, sentence_min_chars)
         # Unchanged passages keep their vectors (same model, same text): adding a document embeds only it.
-        known = _reusable_vectors(previous)
-        vectors = np.zeros((len(unit_texts), encoder.dim), dtype=np.float32)
-        # A text met twice is embedded once: 55 of the 2 761 texts of the built-in corpus ("Source :", a repeated
-        # table heading).
-        copies: dict[str, list[int]] = {}
-        for i, text in enumerate(unit_texts):
-            vector = known.get(_text_key(text))
-            if vector is None:
-                copies.setdefault(text, []).append(i)
-            else:
-                vectors[i] = vector
-        todo = [rows[0] for rows in copies.values()]
-        # Longest first, in calls of at most `batch` texts and CALL_CHARS characters: the texts of a call
-        # have about the same length (little padding), its attention buffers stay small (peak memory),
-        # and progress moves.
-        todo.sort(key=lambda i: -len(unit_texts[i]))
-        done = 0
-        for rows in calls(todo, [len(unit_texts[i]) for i in todo], batch):
-            vectors[rows] = encoder.encode([unit_texts[i] for i in rows])
-            done += len(rows)
-            if progress:
-                progress("Calcul des embeddings", done, len(todo))
-        for same in copies.values():
-            vectors[same[1:]] = vectors[same[0]]
+        vectors = embed_units(unit_texts, encoder, _reusable_vectors(previous), batch, progress)
         fine = LexicalIndex.build(fine_texts(chunks, units, unit_texts))
         return cls(chunks, lexical, DenseIndex.build(vectors), encoder, dense_weight, units, fine)
 
@@ -334,18 +289,7 @@ class HybridIndex:
 
     @classmethod
     def load(cls, folder: Path, encoder: Encoder, dense_weight: float, verify: bool = True) -> HybridIndex:
-        manifest = read_manifest(folder)
-        if manifest.format != FORMAT_VERSION:
-            raise IndexUnavailable("Index d'un format ancien : reconstruisez-le.")
-        if manifest.encoder != model_key(encoder):
-            raise IndexUnavailable(
-                f"Index construit avec un autre modèle ou d'autres consignes ({manifest.encoder}) : reconstruisez-le."
-            )
-        if verify:
-            for name, digest in manifest.files.items():
-                path = folder / name
-                if not path.exists() or _sha256(path) != digest:
-                    raise IndexUnavailable(f"Index endommagé : le fichier « {name} » est absent ou modifié.")
+        manifest = checked_manifest(folder, encoder, verify)
         try:
             chunks = []
             with open(folder / "chunks.jsonl", encoding="utf-8") as f:
@@ -379,65 +323,6 @@ def top_rows(scores: np.ndarray, k: int) -> list[int]:
     return [int(i) for i in order if scores[i] > 0]
 
 
-def unit_table(
-    chunks: list[Chunk], sentences: bool = True, min_chars: int | None = None
-) -> tuple[np.ndarray, list[str]]:
-    """The dense units of chunks: each chunk, then each of its sentences (and list items, each apart) when
-    it is long and has several."""
-    min_chars = SENTENCE_MIN_CHUNK_CHARS if min_chars is None else min_chars
-    rows: list[tuple[int, int]] = []
-    texts: list[str] = []
-    for i, chunk in enumerate(chunks):
-        rows.append((i, WHOLE))
-        texts.append(search_text(chunk))
-        parts = passage_sentences(chunk.quote, lists=False) if sentences and len(chunk.quote) >= min_chars else []
-        if len(parts) > 1:
-            for j, part in enumerate(parts):
-                rows.append((i, j))
-                texts.append(sentence_text(chunk, part))
-    return np.array(rows, dtype=np.int64).reshape(-1, 2), texts
-
-
-def fine_rows(units: np.ndarray) -> np.ndarray:
-    """Chunk row of each text of the sentence-level lexical index (see fine_texts)."""
-    has_sentences = np.zeros(int(units[:, 0].max()) + 1 if len(units) else 0, dtype=bool)
-    has_sentences[units[units[:, 1] != WHOLE, 0]] = True
-    keep = (units[:, 1] != WHOLE) | ~has_sentences[units[:, 0]]
-    return units[keep, 0]
-
-
-def fine_texts(chunks: list[Chunk], units: np.ndarray, texts: list[str]) -> list[str]:
-    """Texts of the sentence-level lexical index: the sentences of chunks that have sentence units, the
-    whole search text of the others, in unit order (the order of fine_rows)."""
-    has_sentences = {int(r) for r in units[units[:, 1] != WHOLE, 0]}
-    out = []
-    for (row, j), text in zip(units.tolist(), texts, strict=True):
-        if j == WHOLE and row in has_sentences:
-            continue
-        context = chunks[row].context
-        out.append(f"{context}\n{text}" if FINE_CONTEXT and j != WHOLE and context else text)
-    return out
-
-
-# The lexical sentence units read their section titles too, as short chunks do (their unit is the whole
-# search text): tune_retrieval.py at lexical sentence weight 0.5, 0.882-0.888 with, 0.853-0.876 without.
-FINE_CONTEXT = True
-
-
-def unit_texts_of(chunks: list[Chunk], units: np.ndarray) -> list[str]:
-    """The embedded text of each unit."""
-    cache: dict[int, list[str]] = {}
-    out = []
-    for row, j in units.tolist():
-        chunk = chunks[row]
-        if j == WHOLE:
-            out.append(search_text(chunk))
-        else:
-            parts = cache.setdefault(row, passage_sentences(chunk.quote, lists=False))
-            out.append(sentence_text(chunk, parts[j]))
-    return out
-
-
 def _normalize(scores: np.ndarray, how: str, depth: int) -> np.ndarray:
     """Scores of one query on a common scale, 0 meaning no evidence.
 
@@ -466,6 +351,40 @@ def _normalize(scores: np.ndarray, how: str, depth: int) -> np.ndarray:
     return np.clip((scores - low) / (top - low), 0.0, None).astype(np.float32)
 
 
+def embed_units(
+    texts: list[str],
+    encoder: Encoder,
+    known: dict[str, np.ndarray],
+    batch: int = 64,
+    progress: Progress | None = None,
+) -> np.ndarray:
+    """The vector of each unit text: a known one (by text hash) is kept, the others are embedded."""
+    vectors = np.zeros((len(texts), encoder.dim), dtype=np.float32)
+    # A text met twice is embedded once: 55 of the 2 761 texts of the built-in corpus ("Source :", a repeated
+    # table heading).
+    copies: dict[str, list[int]] = {}
+    for i, text in enumerate(texts):
+        vector = known.get(_text_key(text))
+        if vector is None:
+            copies.setdefault(text, []).append(i)
+        else:
+            vectors[i] = vector
+    todo = [rows[0] for rows in copies.values()]
+    # Longest first, in calls of at most `batch` texts and CALL_CHARS characters: the texts of a call
+    # have about the same length (little padding), its attention buffers stay small (peak memory),
+    # and progress moves.
+    todo.sort(key=lambda i: -len(texts[i]))
+    done = 0
+    for rows in calls(todo, [len(texts[i]) for i in todo], batch):
+        vectors[rows] = encoder.encode([texts[i] for i in rows])
+        done += len(rows)
+        if progress:
+            progress("Calcul des embeddings", done, len(todo))
+    for same in copies.values():
+        vectors[same[1:]] = vectors[same[0]]
+    return vectors
+
+
 def _reusable_vectors(previous: HybridIndex | None) -> dict[str, np.ndarray]:
     """The previous build's vectors by text, or none when they cannot be matched to their texts: an index
     written by another version of the code (its sentences cut differently) is embedded again, not a failure."""
@@ -488,6 +407,23 @@ def _sha256(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def checked_manifest(folder: Path, encoder: Encoder, verify: bool = True) -> Manifest:
+    """The manifest of an index this encoder can search, its files intact (verify: checked against their sha256)."""
+    manifest = read_manifest(folder)
+    if manifest.format != FORMAT_VERSION:
+        raise IndexUnavailable("Index d'un format ancien : reconstruisez-le.")
+    if manifest.encoder != model_key(encoder):
+        raise IndexUnavailable(
+            f"Index construit avec un autre modèle ou d'autres consignes ({manifest.encoder}) : reconstruisez-le."
+        )
+    if verify:
+        for name, digest in manifest.files.items():
+            path = folder / name
+            if not path.exists() or _sha256(path) != digest:
+                raise IndexUnavailable(f"Index endommagé : le fichier « {name} » est absent ou modifié.")
+    return manifest
 
 
 def read_manifest(folder: Path) -> Manifest:

@@ -6,7 +6,7 @@ Usage:
 
 Pairs: each train item of kind passage or figure (tools.bank, split "train" only) gives ("query: " + question,
 "passage: " + the dense unit of its evidence chunk that holds the quote: the sentence when the chunk has
-sentence units (index.store.unit_table), else the chunk's own text; 128 tokens at most), plus one hard negative:
+sentence units (index.units.unit_table), else the chunk's own text; 128 tokens at most), plus one hard negative:
 the best BM25 unit (index.lexical.LexicalIndex over the units' texts) of a chunk that does not hold the evidence.
 Chunks touching a sealed section are never seen (neither as positive nor as negative).
 Loss: multiple negatives ranking (cosine x 20, cross-entropy over the batch's positives and hard negatives;
@@ -50,7 +50,7 @@ import eval_retrieval_bank as ev  # noqa: E402
 
 from index.encoders import ADAPTER_FILE, fingerprint, resolve_model_path  # noqa: E402
 from index.lexical import LexicalIndex  # noqa: E402
-from index.store import WHOLE, unit_table  # noqa: E402
+from index.units import WHOLE, unit_table  # noqa: E402
 from ingest.corpus import Corpus, load_corpus  # noqa: E402
 from ingest.locate import flat  # noqa: E402
 from ingest.records import Chunk  # noqa: E402

@@ -29,7 +29,7 @@ from assistant.evaluation import read_jsonl, supports
 from assistant.normalize import clean_input, expand_shorthand, load_lexicon
 from assistant.pipeline import Assistant
 from assistant.settings import Settings
-from index import store
+from index import units
 from index.encoders import Encoder, make_encoder
 from index.lexical import LexicalIndex
 from index.store import Fusion, HybridIndex, encode_queries, model_key, search_text
@@ -141,7 +141,7 @@ def main() -> None:
     args = ap.parse_args()
     settings = Settings.from_env()
     if args.sentence_context:
-        store.SENTENCE_CONTEXT = args.sentence_context == "yes"
+        units.SENTENCE_CONTEXT = args.sentence_context == "yes"
     lexicon = load_lexicon(settings.knowledge_dir)
     items = []
     for path in args.questions:

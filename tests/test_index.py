@@ -6,6 +6,7 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from assistant.errors import IndexUnavailable
@@ -44,12 +45,30 @@ def test_typos_and_missing_accents_still_match(corpus_dir: Path, fake_encoder: H
 
 
 def test_hybrid_scores_are_exact_with_the_fake_encoder(corpus_dir: Path, fake_encoder: HashEncoder) -> None:
-    index = HybridIndex.build(load_corpus(corpus_dir).chunks, fake_encoder, dense_weight=0.3)
+    chunks = load_corpus(corpus_dir).chunks
+    index = HybridIndex.build(chunks, fake_encoder, dense_weight=0.3)
     hits = index.search("compost terre potagers", k=2)
     assert hits[0].chunk.quote.startswith("Les jardiniers") or "compost" in hits[0].chunk.quote
-    assert hits[0].score == pytest.approx(hits[0].score)  # deterministic
-    again = index.search("compost terre potagers", k=2)
-    assert [h.score for h in hits] == [h.score for h in again]
+    # Fused scores recomputed from their parts: BM25 and cosines, each min-max scaled over the chunks. The test
+    # corpus has fewer chunks than the fusion depth (its lowest score maps to 0) and only short chunks (no
+    # sentence units: a chunk's best sentence is itself, on both sides).
+    assert len(chunks) < Fusion().depth and len(index.units) == len(chunks)
+
+    def minmax(x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype=np.float64)
+        return (x - x.min()) / (x.max() - x.min())
+
+    vectors = fake_encoder.encode([f"{c.context}\n{c.text}" if c.context else c.text for c in chunks])
+    # the second query's hits mix both sides: 1.0, about 0.50 and about 0.15 (a chunk only the dense side finds)
+    for query in ("compost terre potagers", "jardins partagés Occitanie"):
+        cosines = np.maximum(vectors.astype(np.float64) @ fake_encoder.encode_query([query])[0], 0.0)
+        expected = 0.7 * minmax(index.lexical.scores(query)) + 0.3 * minmax(cosines)
+        best = [i for i in np.argsort(-expected, kind="stable")[:3] if expected[i] > 0]  # no evidence, no hit
+        hits = index.search(query, k=3)
+        assert [h.chunk.id for h in hits] == [chunks[i].id for i in best]
+        assert [h.score for h in hits] == pytest.approx([expected[i] for i in best], abs=1e-6)
+        assert [h.score for h in hits] == [h.score for h in index.search(query, k=3)]  # deterministic
+    assert len(hits) == 3 and 0 < hits[2].score < hits[1].score < 1
 
 
 def test_manifest_records_model_dimension_corpus_and_chunks(settings: Settings, fake_encoder: HashEncoder) -> None:
