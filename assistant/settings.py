@@ -46,6 +46,7 @@ class Settings:
     abstain_threshold: float = 0.30  # share of the question (idf) the best passages cover; measured
     kiosk: bool = False
     admin_password: str = field(default="", repr=False)
+    trusted_proxies: tuple[str, ...] = ()  # reverse proxies whose X-Forwarded-For is read (addresses, CIDR)
     log_questions: bool = False
     feedback_keep_question: bool = False
     retention_days: int = 90
@@ -66,6 +67,7 @@ class Settings:
             dense_weight=float(env.get("CEP_DENSE_WEIGHT", s.dense_weight)),
             kiosk=_env_bool("CEP_KIOSK", s.kiosk),
             admin_password=env.get("CEP_ADMIN_PASSWORD", ""),
+            trusted_proxies=tuple(p.strip() for p in env.get("CEP_TRUSTED_PROXIES", "").split(",") if p.strip()),
             log_questions=_env_bool("CEP_LOG_QUESTIONS", s.log_questions),
             feedback_keep_question=_env_bool("CEP_FEEDBACK_KEEP_QUESTION", s.feedback_keep_question),
             retention_days=int(env.get("CEP_RETENTION_DAYS", s.retention_days)),

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from assistant.app import audit, documents, explorer, render
-from assistant.app.admin import DISABLED_MESSAGE, AdminGate, Client, LoginThrottle, resolve_password
+from assistant.app.admin import DISABLED_MESSAGE, AdminGate, Backoff, Client, LoginThrottle, resolve_password
 from assistant.app.documents import (
     DocumentRejected,
     add_document,
@@ -209,12 +209,12 @@ def test_admin_password_from_setting_or_secrets() -> None:
     assert resolve_password(Settings(), Broken()) == ""  # type: ignore[arg-type]
 
 
-def test_admin_checks_password_and_rate_limits_the_failing_session_only() -> None:
-    gate = AdminGate("s3cret", LoginThrottle(max_failures=3, window=60, lockout=30))
+def test_admin_checks_password_and_slows_down_the_failing_session() -> None:
+    gate = AdminGate("s3cret", LoginThrottle(session=Backoff(free=3, base=30, cap=300)))
     attacker, admin = Client("session-a"), Client("session-b")
     assert "s3cret" not in repr(gate)
     assert gate.check("s3cret", attacker, now=0).ok
-    for t in range(3):
+    for t in range(4):
         assert gate.check("wrong", attacker, now=t).message == "Mot de passe incorrect."
     locked = gate.check("s3cret", attacker, now=5)  # the failing session waits, even with the right password
     assert not locked.ok and locked.blocked and "réessayez dans" in locked.message
@@ -223,13 +223,15 @@ def test_admin_checks_password_and_rate_limits_the_failing_session_only() -> Non
 
 
 def test_throttle_by_address_stops_new_sessions_but_not_other_addresses() -> None:
-    gate = AdminGate("pw", LoginThrottle(max_failures=5, window=60, lockout=30))
-    # an attacker opening a new session for every try is stopped by its address (20 failures)
+    gate = AdminGate("pw", LoginThrottle(address=Backoff(free=19, base=60, cap=600)))
+    # an attacker opening a new session for every try is slowed by its address (known behind a trusted proxy)
+    t = 0.0
     for i in range(20):
-        assert not gate.check("x", Client(f"s{i}", "203.0.113.7"), now=i).blocked
-    assert gate.check("pw", Client("new", "203.0.113.7"), now=21).blocked
-    assert gate.check("pw", Client("admin", "198.51.100.2"), now=21).ok
-    assert gate.check("pw", Client("local", None), now=21).ok  # localhost: Streamlit gives no address
+        t += 31.0  # past the account's delay each time
+        assert not gate.check("x", Client(f"s{i}", "203.0.113.7"), now=t).blocked
+    assert gate.check("pw", Client("new", "203.0.113.7"), now=t + 31).blocked
+    assert gate.check("pw", Client("admin", "198.51.100.2"), now=t + 31).ok
+    assert gate.check("pw", Client("local", None), now=t + 31).ok  # no known address: session and account only
 
 
 def test_throttle_memory_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -238,8 +240,9 @@ def test_throttle_memory_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(admin, "MAX_BUCKETS", 50)
     throttle = LoginThrottle()
     for i in range(500):
-        throttle.failed(Client(f"s{i}"), now=float(i))
+        throttle.failed(Client(f"s{i}", f"198.51.100.{i % 250}"), now=float(i))
     assert len(throttle._buckets) <= 50
+    assert "account:équipe" in throttle._buckets  # the account is never dropped
 
 
 def test_audit_lines_have_time_action_and_document_only(tmp_path: Path) -> None:

@@ -10,7 +10,14 @@ import pandas as pd
 import streamlit as st
 
 from assistant.app import audit, render
-from assistant.app.admin import DISABLED_MESSAGE, AdminGate, Client, LoginThrottle, resolve_password
+from assistant.app.admin import (
+    DISABLED_MESSAGE,
+    AdminGate,
+    Client,
+    LoginThrottle,
+    client_address,
+    resolve_password,
+)
 from assistant.app.documents import (
     Change,
     DocumentRejected,
@@ -25,6 +32,7 @@ from assistant.app.documents import (
 from assistant.app.library import ADDED
 from assistant.app.views.common import UNEXPECTED, AppContext, log, progress_bar
 from assistant.errors import CepError
+from assistant.settings import Settings
 
 LOGGED_IN = "staff-ok"
 
@@ -42,14 +50,16 @@ def _secrets() -> Any:
         return None
 
 
-def current_client() -> Client:
-    """This browser session and, when Streamlit knows it (not on localhost), its network address."""
+def current_client(settings: Settings) -> Client:
+    """This browser session and, when the operator names the proxies to trust (CEP_TRUSTED_PROXIES), the
+    client's address: the socket's, or behind a trusted proxy the one X-Forwarded-For gives; else none."""
     session = st.session_state.setdefault("client-id", uuid.uuid4().hex)
     try:
-        address = st.context.ip_address
+        peer = st.context.ip_address
+        forwarded = st.context.headers.get_all("X-Forwarded-For")
     except Exception:
-        address = None
-    return Client(session, address)
+        peer, forwarded = None, []
+    return Client(session, client_address(peer, forwarded, settings.trusted_proxies))
 
 
 def staff_gate(ctx: AppContext) -> bool:
@@ -64,7 +74,7 @@ def staff_gate(ctx: AppContext) -> bool:
         attempt = st.text_input("Mot de passe de l'équipe", type="password", key="admin-attempt")
         submitted = st.form_submit_button("Se connecter")
     if submitted:
-        result = gate.check(attempt, current_client())
+        result = gate.check(attempt, current_client(ctx.settings))
         audit.record(ctx.settings, "login" if result.ok else ("login_blocked" if result.blocked else "login_failed"))
         if result.ok:
             st.session_state[LOGGED_IN] = True
