@@ -1,7 +1,8 @@
 """Assistant CEP: the Streamlit shell. Page wiring only; each page is a module of assistant/app/views.
 
 Run: ``streamlit run streamlit_app.py``. A kiosk is deployed with CEP_KIOSK=1; ``?kiosk=1`` in the
-address previews kiosk mode in one tab.
+address previews kiosk mode in one tab. Streamlit reads .streamlit/config.toml beside this file whatever
+the working directory (no English main menu); the page CSS hides or translates the rest of its English.
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ from typing import Any
 import streamlit as st
 
 from assistant.app.feedback import FeedbackStore
+from assistant.app.render import count_label
 from assistant.app.service import AssistantHolder
 from assistant.app.session import CHAT, DOCUMENTS, FIGURES, PAGES, REVIEW, ROUTING, kiosk_mode
 from assistant.app.views import chat, figures, kiosk, routing, staff
-from assistant.app.views.common import AppContext, ready_assistant
+from assistant.app.views.common import AppContext, french_chrome, ready_assistant
 from assistant.errors import CepError
 from assistant.operators import load_operators
 from assistant.settings import Settings
@@ -55,7 +57,9 @@ def main() -> None:
         page_icon="🧭",
         layout="wide" if wide else "centered",
         initial_sidebar_state="collapsed" if is_kiosk else "auto",
+        menu_items={"Get help": None, "Report a bug": None, "About": None},  # no English menu entries
     )
+    french_chrome()
     holder = holder_for(settings_key(settings), settings)
     assistant = ready_assistant(holder)
     ctx = AppContext(settings, holder, operators_of(settings), FeedbackStore.from_settings(settings))
@@ -67,7 +71,7 @@ def main() -> None:
         st.markdown("## :material/explore: Assistant CEP")
         page = st.radio("Rubriques", PAGES, key="page")
         st.caption(
-            f"{len(assistant.corpus.documents)} document(s) dans le corpus. "
+            f"{count_label(len(assistant.corpus.documents), 'document')} dans le corpus. "
             "Aperçu du mode borne : « ?kiosk=1 » dans l'adresse (une borne se lance avec CEP_KIOSK=1)."
         )
     pages = {

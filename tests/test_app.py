@@ -219,7 +219,7 @@ def _assert_kiosk(at: AppTest) -> None:
     assert not at.sidebar.radio and not at.sidebar.markdown  # no navigation to other pages
     assert not at.get("file_uploader")
     assert not [t for t in at.text_input if t.type == "password"]
-    assert not at.dataframe  # no feedback review, no document list
+    assert not at.dataframe and not at.table  # no feedback review, no document list
     assert not at.get("feedback")
     page = texts(at)
     for forbidden in ("Documents du corpus", "Avis des utilisateurs", "Mot de passe", "administration"):
@@ -230,7 +230,7 @@ def test_staff_pages_disabled_without_password(env: pytest.MonkeyPatch) -> None:
     for page in (DOCUMENTS, REVIEW):
         at = start(page)
         assert "pages de l'équipe (documents, avis) sont désactivées" in texts(at)
-        assert not at.get("file_uploader") and not at.text_input and not at.dataframe
+        assert not at.get("file_uploader") and not at.text_input and not at.dataframe and not at.table
 
 
 def test_admin_refuses_a_wrong_password_then_accepts_the_right_one(env: pytest.MonkeyPatch) -> None:
@@ -242,7 +242,7 @@ def test_admin_refuses_a_wrong_password_then_accepts_the_right_one(env: pytest.M
     assert not at.get("file_uploader")
     login(at, "bon-mot-de-passe")
     assert at.get("file_uploader")
-    table = at.dataframe[0].value
+    table = at.table[0].value
     assert "rapport-annuel-cep-occitanie-2021.txt" in list(table["Fichier"])
     assert set(table["Origine"]) == {"intégré"}
     at.sidebar.radio[0].set_value(REVIEW).run()  # the same login opens the other staff page
@@ -294,8 +294,9 @@ def test_admin_adds_a_document_answerable_at_once_then_removes_it(
     assert "abeilles.txt" in plain(at.success[0].value) and "interrogeable" in at.success[0].value
     assert (tmp_path / "data-admin" / "documents" / "abeilles.txt").exists()
     assert sorted(p.name for p in corpus_dir.iterdir()) == built_in  # nothing written in the built-in corpus
-    table = at.dataframe[0].value
+    table = at.table[0].value
     assert dict(zip(table["Fichier"], table["Origine"], strict=True))["abeilles.txt"] == "ajouté"
+    assert list(table.columns) == ["Titre", "Fichier", "Origine", "Éditeur", "Année", "Taille", "Passages"]
 
     at.sidebar.radio[0].set_value(CHAT).run()
     at.chat_input[0].set_value("Que produisent les abeilles ?").run()
@@ -315,11 +316,11 @@ def test_admin_adds_a_document_answerable_at_once_then_removes_it(
     next(b for b in at.button if b.label == "Retirer").click().run()
     assert "Document intégré" in at.success[0].value
     assert sorted(p.name for p in corpus_dir.iterdir()) == built_in
-    assert "enquete-jardins.txt" not in list(at.dataframe[0].value["Fichier"])
+    assert "enquete-jardins.txt" not in list(at.table[0].value["Fichier"])
     at.selectbox(key="restore-name").set_value("enquete-jardins.txt")
     next(b for b in at.button if b.label == "Rétablir").click().run()
     assert "rétabli" in at.success[0].value
-    assert "enquete-jardins.txt" in list(at.dataframe[0].value["Fichier"])
+    assert "enquete-jardins.txt" in list(at.table[0].value["Fichier"])
     audit_log = (tmp_path / "data-admin" / "audit.log").read_text(encoding="utf-8")
     for action in ("document ajouté\tabeilles.txt", "document ajouté retiré\tabeilles.txt", "document intégré retiré"):
         assert action in audit_log

@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from assistant.app.render import scope_label
+from assistant.app.render import plain, scope_label
 from ingest.text import fold
 
 THOUSANDS = "\u202f"  # narrow no-break space, the French thousands separator
@@ -134,7 +134,7 @@ def facts_table(
     return pd.DataFrame(
         {
             "Valeur": df["display"].astype(str),
-            "Libellé": df["label"].fillna("").astype(str),
+            "Libellé": df["label"].fillna("").astype(str).map(plain),
             "Opérateur": df["operator"].fillna("").astype(str).map(lambda o: operator_names.get(o, o)),
             "Périmètre": df["scope"].fillna("").astype(str).map(scope_label),
             "Année": df["year"],
@@ -142,7 +142,7 @@ def facts_table(
             "Section": df["section"].fillna("").astype(str),
             "Page": df["page"],
             "Lignes": lines,
-            "Phrase source": df["sentence"].fillna("").astype(str),
+            "Phrase source": df["sentence"].fillna("").astype(str).map(plain),
         }
     ).reset_index(drop=True)
 
@@ -175,6 +175,15 @@ def french_number(value: object, decimals: int | None = None) -> str:
     if decimals and "," in text:
         text = text.rstrip("0").rstrip(",")
     return text
+
+
+def plain_cells(df: pd.DataFrame) -> pd.DataFrame:
+    """A table read from a document with its text cells free of Markdown markers (« **175 837** »)."""
+    out = df.copy()
+    for i in range(out.shape[1]):  # by position: a header may repeat
+        if not pd.api.types.is_numeric_dtype(out.iloc[:, i]):
+            out.iloc[:, i] = out.iloc[:, i].map(lambda v: plain(v) if isinstance(v, str) else v)
+    return out
 
 
 def styled(df: pd.DataFrame) -> Any:

@@ -14,7 +14,8 @@ from datetime import datetime
 from typing import Any
 
 from assistant.citations import locator
-from assistant.records import Answer, Citation, OperatorChoice
+from assistant.records import Answer, Citation, Figure, OperatorChoice
+from ingest.numbers import format_value
 from ingest.text import clean_markup
 
 # Any ASCII punctuation mark may be backslash-escaped in CommonMark; escaping those that build markup
@@ -26,6 +27,7 @@ _PUNCT = re.compile(r"([!#$&()*+\-./:<=>@\[\\\]^_`{|}~])")
 WORD_JOINER = "\u2060"
 _AUTOLINK = re.compile(r"(?i)(?<=\bwww)(?=\\\.)|(?<=[a-z0-9])(?=\\:\\/)|(?=\\@)")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_ANGLE_LINK = re.compile(r"<((?:https?://|www\.|mailto:)[^<>\s]+)>", re.IGNORECASE)
 
 INTENT_LABELS = {
     "routing": "Orientation",
@@ -63,6 +65,15 @@ def escape(text: str, max_chars: int | None = None) -> str:
     return re.sub(r" ?\n ?", "  \n", text)  # hard line breaks keep the lines of a quote
 
 
+def plain(text: str) -> str:
+    """A document's text without its Markdown or conversion markup (« **gras** », « <https://…> », « 1^{er} »).
+
+    Lines are kept; what a reader would see as raw markers is removed, never shown.
+    """
+    text = _ANGLE_LINK.sub(r"\1", str(text))  # an autolink keeps its address (clean_markup drops tags)
+    return clean_markup(text)
+
+
 def inline(text: str, max_chars: int | None = None) -> str:
     """Escaped text on one line (for a heading, a table cell or a label)."""
     return escape(re.sub(r"\s+", " ", str(text)).strip(), max_chars)
@@ -77,10 +88,15 @@ def _highlight_span(text: str, highlight: str) -> tuple[int, int] | None:
     return m.span() if m else None
 
 
+def answer_markdown(text: str) -> str:
+    """An answer's text (or message) as shown: document markup removed, then escaped."""
+    return escape(plain(text))
+
+
 def quote_markdown(citation: Citation) -> str:
     """The quoted passage, escaped, with the answering sentence (Citation.highlight) highlighted."""
-    text = clean_markup(citation.quote)
-    span = _highlight_span(text, clean_markup(citation.highlight)) if citation.highlight else None
+    text = plain(citation.quote)
+    span = _highlight_span(text, plain(citation.highlight)) if citation.highlight else None
     if span is None:
         return escape(text)
     a, b = span
@@ -206,7 +222,7 @@ def operator_cards(choices: Iterable[OperatorChoice], operators: Mapping[str, An
                 id=choice.id,
                 name=inline(choice.name or getattr(op, "name", choice.id)),
                 role=ROLE_LABELS.get(choice.role, choice.role),
-                why=escape(choice.why),
+                why=answer_markdown(choice.why),
                 details=details,
                 more=more,
                 why_text=choice.why,
@@ -286,6 +302,105 @@ def scope_label(scope: str | None) -> str:
     return {"occitanie": "Occitanie", "national": "France", "regional": "Régional"}.get(scope, scope)
 
 
+# --- figures and counts in French -------------------------------------------------------------------
+
+NARROW_NBSP = "\u202f"  # between groups of thousands: « 1 742 »
+NBSP = "\u00a0"  # between a number and its unit: « 62,59 % »
+_SINGULAR_UNITS = {"jours": "jour", "semaines": "semaine", "ans": "an"}
+# A unit's word when a figure's own label is a fragment of its sentence (« sur », « ), . »).
+UNIT_NOUNS = {
+    "percent": "Part",
+    "count": "Nombre",
+    "days": "Durée",
+    "hours": "Durée",
+    "minutes": "Durée",
+    "weeks": "Durée",
+    "months": "Durée",
+    "years": "Durée",
+    "eur": "Montant",
+    "keur": "Montant",
+    "meur": "Montant",
+    "beur": "Montant",
+    "score": "Note",
+    "ratio": "Proportion",
+    "km2": "Superficie",
+}
+# Words a clause cut out of its sentence starts or ends with; a headline label drops them.
+_LEADING = frozenset(
+    "et ou avec de des du d' sur au aux à par pour en que qui dont soit respectivement sont est".split()
+)
+_TRAILING = _LEADING | frozenset(
+    "le la les l' un une ces ce cette leur leurs se ne sa son ses a ont été était étaient plus moins entre chez "
+    "vers sous selon comme dans".split()
+)
+_EDGE = " \t-–—•,;:.!?/|*_"
+_PAIRS = (("(", ")"), ("«", "»"), ("[", "]"), ('"', '"'))
+HEADLINE_LABEL_CHARS = 110
+
+
+def french_figure(value: float | int | None, display: str = "", unit: str = "count") -> str:
+    """A figure written the French way: « 62,59 % », « 1 742 » (narrow no-break spaces), « 1 jour »."""
+    text = str(display or "").strip()
+    if not re.search(r"\d", text) and value is not None:
+        text = format_value(float(value), unit)
+    text = re.sub(r"(?<![\d.,])\d{1,3}(?:\.\d{3}){2,}(?![\d.,])", lambda m: m.group().replace(".", " "), text)
+    text = re.sub(r"(?<![\d.,])(\d+)\.(\d{1,2})(?![\d.,])", r"\1,\2", text)  # 62.59 -> 62,59
+    text = re.sub(r"(?<![\d,])\d{5,}|(?<![\d,])\d{4}(?=\D|$)", lambda m: _grouped(m.group()), text)
+    text = re.sub(r"(?<=\d)[ \u00a0\u2009](?=\d{3}(?!\d))", NARROW_NBSP, text)
+    text = re.sub(r"(?<=\d)[ \u202f\u2009](?=[^\d\s])", NBSP, text)  # « 62,59 % », « 450 M€ »
+    if value is not None and abs(float(value)) < 2:
+        text = re.sub(r"(?<=\u00a0)(jours|semaines|ans)\b", lambda m: _SINGULAR_UNITS[m.group(1)], text)
+    return text
+
+
+def french_int(n: int) -> str:
+    """A whole number with French thousands: 1742 -> « 1 742 » (narrow no-break space)."""
+    return ("-" if n < 0 else "") + _grouped(str(abs(int(n))))
+
+
+def _grouped(digits: str) -> str:
+    out = []
+    while len(digits) > 3:
+        out.insert(0, digits[-3:])
+        digits = digits[:-3]
+    return NARROW_NBSP.join([digits, *out])
+
+
+def figure_label(figure: Figure) -> str:
+    """The words a figure counts, for a headline: its clause without the connectors it was cut with,
+    or the unit's noun (« Part », « Nombre »…) when the clause holds no word of its own."""
+    words = plain(figure.label).split()
+    changed = True
+    while words and changed:
+        changed = False
+        first = words[0].strip(_EDGE).lower()
+        last = words[-1].strip(_EDGE).lower()
+        if not first or first in _LEADING:
+            words, changed = words[1:], True
+        elif not last or last in _TRAILING:
+            words, changed = words[:-1], True
+    text = " ".join(words).strip(_EDGE)
+    for left, right in _PAIRS:  # a bracket or quote whose other half was cut off
+        if text.count(left) != text.count(right) or (left == right and text.count(left) % 2):
+            text = " ".join(text.replace(left, " ").replace(right, " ").split()).strip(_EDGE)
+    if not any(len(w) >= 3 and w.lower() not in _TRAILING for w in re.findall(r"[^\W\d_]+", text)):
+        return UNIT_NOUNS.get(figure.unit, "Valeur")
+    if len(text) > HEADLINE_LABEL_CHARS:
+        text = text[:HEADLINE_LABEL_CHARS].rsplit(" ", 1)[0].rstrip(_EDGE) + " …"
+    return text[:1].upper() + text[1:]
+
+
+def figure_headline(figure: Figure) -> str:
+    """« label — value », the value in French: « Entrées en CEP — 6 158 »."""
+    return f"{figure_label(figure)} — {french_figure(figure.value, figure.display, figure.unit)}"
+
+
+def count_label(n: int, singular: str, plural: str | None = None) -> str:
+    """« 1 passage », « 2 passages », « 1 742 documents » (French plural from 2)."""
+    word = singular if abs(n) < 2 else (plural or singular + "s")
+    return f"{french_int(n)} {word}"
+
+
 # --- the routing summary for the caller's file ---------------------------------------------------
 
 
@@ -313,6 +428,6 @@ def routing_summary(
     if answer.citations:
         out += ["", f"{h2}Sources", ""]
         for c in answer.citations:
-            snippet = (c.highlight or clean_markup(c.quote))[:300]
+            snippet = plain(c.highlight or c.quote)[:300]
             out.append(f"{bullet}{citation_text(c)} : « {snippet} »")
     return "\n".join(out).strip() + "\n"

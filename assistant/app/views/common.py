@@ -39,6 +39,54 @@ class AppContext:
         return self.holder.get()
 
 
+# Streamlit's own words are English and cannot be set: what cannot be translated is hidden, the rest replaced
+# by French text drawn by CSS. Static text, never user text. The main menu and the deploy button are also
+# off by client.toolbarMode = "minimal" (.streamlit/config.toml next to streamlit_app.py).
+_CHROME_CSS = """<style>
+[data-testid="stMainMenu"], [data-testid="stAppDeployButton"], [data-testid="stToolbarActions"], footer,
+[data-testid="stElementToolbar"], [data-testid="stDataFrameColumnMenu"], [data-testid="InputInstructions"] {
+  display: none !important; }
+[data-testid="stSkipToContent"], [data-testid="stFileUploaderDropzoneInstructions"] span,
+[data-testid="stFileUploaderDropzone"] > span button [data-testid="stMarkdownContainer"] p,
+[data-testid="stFileUploaderDropzone"] > div:not([data-testid]) > span,
+[data-testid="stFileChipName"] + div, [data-testid="stTooltipErrorContent"], [data-testid="stTooltipErrorContent"] *,
+[role="listbox"][data-empty="true"] [role="option"] > span, [data-key="__select_matches__"] [data-item-hl],
+body:has([data-testid="stCode"] [data-testid="stElementToolbarButton"]:hover) [data-testid="stTooltipContent"] p {
+  font-size: 0 !important; }
+[data-testid="stSkipToContent"]::after { content: "Aller au contenu principal"; font-size: 1rem; }
+[data-testid="stFileUploaderDropzone"] > span button [data-testid="stMarkdownContainer"] p::after {
+  content: "Parcourir"; font-size: 1rem; }
+[data-testid="stFileUploaderDropzoneInstructions"] span::after {
+  content: "ou glissez un fichier ici · __MAX__ Mo au plus"; font-size: 0.875rem; }
+[data-testid="stFileUploaderDropzone"] > div:not([data-testid]) > span::after {
+  content: "Déposez le fichier ici"; font-size: 1rem; }
+[data-testid="stFileChip"][aria-invalid="true"] [data-testid="stFileChipName"] + div::after {
+  content: "refusé : __MAX__ Mo au plus"; font-size: 0.75rem; }
+[data-testid="stTooltipErrorContent"]::after {
+  content: "Fichier refusé : un seul fichier, de __MAX__ Mo au plus."; font-size: 0.875rem; }
+[role="listbox"][data-empty="true"] [role="option"] > span::after { content: "Aucun résultat"; font-size: 1rem; }
+[data-key="__select_matches__"] [data-item-hl]::after { content: "Tout sélectionner"; font-size: 1rem; }
+body:has([data-testid="stCode"] [data-testid="stElementToolbarButton"]:hover)
+  [data-testid="stTooltipContent"] p::after { content: "Copier le texte"; font-size: 0.875rem; }
+.stButton button p, .stButton button [data-testid="stMarkdownContainer"] {
+  white-space: normal !important; overflow: visible !important; text-overflow: clip !important; }
+</style>"""
+
+
+def chrome_css(max_upload_mb: int) -> str:
+    """The page's CSS that hides or translates Streamlit's English (the upload limit in megabytes)."""
+    return _CHROME_CSS.replace("__MAX__", str(int(max_upload_mb)))
+
+
+def french_chrome() -> None:
+    """Streamlit's own words in French, or hidden, on every page (kiosk included)."""
+    try:
+        max_mb = int(st.get_option("server.maxUploadSize"))
+    except Exception:
+        max_mb = 30
+    st.html(chrome_css(max_mb))
+
+
 def progress_bar(first_text: str) -> Progress:
     """A progress bar and the callback that moves it."""
     bar = st.progress(0.0, text=first_text)
@@ -50,10 +98,12 @@ def progress_bar(first_text: str) -> Progress:
 
 
 def ready_assistant(holder: AssistantHolder) -> Assistant:
-    """The Assistant; on first start, loads it (building the index if needed) with a visible progress."""
+    """The Assistant; on first start, loads it (building the index if needed) with a visible progress,
+    gone once loaded (a failure stays in view)."""
     if holder.ready:
         return holder.get()
-    with st.status("Préparation de l'assistant…", expanded=True) as status:
+    box = st.empty()
+    with box.status("Préparation de l'assistant…", expanded=True) as status:
         st.write(
             "Premier démarrage : lecture des documents et préparation de l'index de recherche. "
             "Cela peut prendre une à deux minutes ; les démarrages suivants sont plus rapides."
@@ -70,7 +120,7 @@ def ready_assistant(holder: AssistantHolder) -> Assistant:
             status.update(label="L'assistant n'a pas pu démarrer", state="error")
             st.error(UNEXPECTED)
             st.stop()
-        status.update(label=f"Assistant prêt ({holder.load_seconds or 0:.0f} s)", state="complete", expanded=False)
+    box.empty()
     return assistant
 
 
@@ -140,21 +190,26 @@ def store_feedback(store: FeedbackStore, turn: Turn, key: str) -> None:
 def show_answer(answer: Answer, operators: dict[str, Any]) -> None:
     cards = render.operator_cards(answer.operators, operators)
     if answer.intent in ("abstain", "clarify"):
-        st.info(render.escape(answer.text))
+        st.info(render.answer_markdown(answer.text))
     else:
-        st.markdown(render.escape(answer.text))
+        st.markdown(render.answer_markdown(answer.text))
     if answer.message and answer.message != answer.text:
-        st.caption(render.escape(answer.message))
+        st.caption(render.answer_markdown(answer.message))
     if answer.figure is not None and answer.figure.value is not None:  # candidates are listed in the text
         f = answer.figure
-        st.metric(render.inline(f.label or "Valeur", 120), f.display, help=render.figure_caption(answer) or None)
+        st.markdown(f"#### {render.inline(render.figure_headline(f))}")
+        caption = render.figure_caption(answer)
+        if caption:
+            st.caption(render.inline(caption))
         if answer.alternatives:
-            others = ", ".join(render.inline(a.display) for a in answer.alternatives)
+            others = ", ".join(
+                render.inline(render.french_figure(a.value, a.display, a.unit)) for a in answer.alternatives
+            )
             st.caption(f"Autres valeurs trouvées dans les documents : {others}")
     for card in cards:
         show_card(card, answer)
     if answer.follow_up:
-        st.warning(f"**Orientation provisoire.** Question à poser : {render.escape(answer.follow_up)}")
+        st.warning(f"**Orientation provisoire.** Question à poser : {render.answer_markdown(answer.follow_up)}")
     show_sources(answer)
 
 

@@ -64,7 +64,7 @@ def page(ctx: AppContext) -> None:
     )
     needle = c3.text_input("Rechercher dans les libellés", key="fig-text", placeholder="ex. entrées, satisfaction…")
     shown = explorer.facts_table(facts, titles, names, chosen_ops, chosen_scopes, needle)
-    st.caption(f"{explorer.french_number(len(shown))} chiffre(s) sur {explorer.french_number(len(facts))}.")
+    st.caption(f"{render.count_label(len(shown), 'chiffre')} sur {explorer.french_number(len(facts))}.")
     if shown.empty:
         st.info("Aucun chiffre ne correspond à ces filtres.")
     else:
@@ -80,8 +80,11 @@ def page(ctx: AppContext) -> None:
             + (f" — {t.section}" if t.section else "")
             for i, t in enumerate(records)
         }
-        i = st.selectbox("Tableau", list(labels), format_func=lambda k: labels[k], key="fig-table")
+        i = st.selectbox(
+            "Tableau", list(labels), format_func=labels.get, key="fig-table", placeholder="Choisissez un tableau"
+        )
         record = records[i or 0]
         if record.caption:
             st.caption(render.inline(record.caption, 300))
-        st.dataframe(explorer.styled(record.frame), hide_index=True, width="stretch", placeholder="—")
+        frame = explorer.plain_cells(record.frame)
+        st.dataframe(explorer.styled(frame), hide_index=True, width="stretch", placeholder="—")

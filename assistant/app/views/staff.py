@@ -118,8 +118,8 @@ def review_page(ctx: AppContext) -> None:
         for col, (intent, (up, down)) in zip(cols, sorted(summary.items()), strict=False):
             col.metric(
                 render.INTENT_LABELS.get(intent, intent),
-                f"{up} utile(s)",
-                f"{down} pas utile(s)",
+                f"{render.count_label(up, 'avis', 'avis')} utile{'s' if up > 1 else ''}",
+                f"{render.count_label(down, 'avis', 'avis')} pas utile{'s' if down > 1 else ''}",
                 delta_color="off",
                 delta_arrow="off",
             )
@@ -156,25 +156,8 @@ def documents_page(ctx: AppContext) -> None:
         st.success(render.escape(flash))
     rows = list_documents(settings, assistant)
     st.subheader(f"{len(rows)} document(s)")
-    st.dataframe(
-        pd.DataFrame(
-            [
-                {
-                    "Titre": r.title,
-                    "Fichier": r.name,
-                    "Origine": r.origin,
-                    "Éditeur": r.publisher,
-                    "Année": r.year,
-                    "Taille": size_text(r.size_bytes),
-                    "Passages indexés": r.chunks,
-                }
-                for r in rows
-            ]
-        ).astype({"Année": "Int64"}),
-        hide_index=True,
-        width="stretch",
-        placeholder="—",
-    )
+    # A static table: every column in view (long titles wrap), nothing to scroll sideways.
+    st.table(documents_table(rows), hide_index=True)
     for err in assistant.corpus.errors:
         st.warning(render.escape(str(err)))
     _add_section(ctx)
@@ -196,6 +179,25 @@ def documents_page(ctx: AppContext) -> None:
         else:
             st.caption("Aucune action enregistrée.")
     logout_button(ctx)
+
+
+def documents_table(rows: list[Any]) -> pd.DataFrame:
+    """The corpus documents as listed to staff: title, file, origin, publisher, year, size, passages."""
+    return pd.DataFrame(
+        [
+            {
+                "Titre": r.title,
+                "Fichier": r.name,
+                "Origine": r.origin,
+                "Éditeur": r.publisher,
+                "Année": str(r.year) if r.year else "—",
+                "Taille": size_text(r.size_bytes),
+                "Passages": render.french_int(r.chunks),
+            }
+            for r in rows
+        ],
+        columns=["Titre", "Fichier", "Origine", "Éditeur", "Année", "Taille", "Passages"],
+    )
 
 
 def _add_section(ctx: AppContext) -> None:
@@ -250,7 +252,11 @@ def _remove_section(ctx: AppContext, rows: list[Any]) -> None:
     origins = {r.name: r.origin for r in rows}
     with st.form("remove-document"):
         name = st.selectbox(
-            "Document", list(origins), key="remove-name", format_func=lambda n: f"{n} ({origins.get(n, '')})"
+            "Document",
+            list(origins),
+            key="remove-name",
+            format_func=lambda n: f"{n} ({origins.get(n, '')})",
+            placeholder="Choisissez un document",
         )
         confirm = st.checkbox("Je confirme le retrait de ce document", key="remove-confirm")
         remove = st.form_submit_button("Retirer")
@@ -274,7 +280,7 @@ def _restore_section(ctx: AppContext) -> None:
         return
     st.subheader("Rétablir un document intégré")
     with st.form("restore-document"):
-        name = st.selectbox("Document intégré retiré", hidden, key="restore-name")
+        name = st.selectbox("Document intégré retiré", hidden, key="restore-name", placeholder="Choisissez un document")
         restore = st.form_submit_button("Rétablir")
     if restore and name:
         change = _run(ctx, lambda p: restore_document(settings, name, ctx.holder.encoder, p))
