@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ingest.errors import DocumentError
+from ingest.errors import DocumentError, os_reason
 
 log = logging.getLogger(__name__)
 
@@ -377,5 +377,5 @@ def read_file(path: Path) -> list[RawLine]:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise DocumentError(path.name, f"lecture impossible ({exc.strerror}).") from exc
+        raise DocumentError(path.name, f"lecture impossible ({os_reason(exc)}).") from exc
     return read_lines(path.name, data)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from assistant.app import render
@@ -85,3 +87,17 @@ def test_streamlit_english_is_hidden_or_replaced_in_french() -> None:
     for french in ("Aller au contenu principal", "Parcourir", "30 Mo au plus", "Aucun résultat", "Tout sélectionner"):
         assert french in css
     assert "<script" not in css.lower()
+
+
+def test_an_unreadable_file_is_reported_in_french(tmp_path: Path) -> None:
+    from ingest.errors import DocumentError, os_reason
+    from ingest.readers import read_file
+
+    with pytest.raises(DocumentError) as missing:
+        read_file(tmp_path / "absent.txt")
+    assert "fichier ou dossier introuvable" in str(missing.value)
+    assert "No such file" not in str(missing.value)
+    with pytest.raises(DocumentError) as folder:
+        read_file(tmp_path)
+    assert "c'est un dossier" in str(folder.value)
+    assert os_reason(OSError(9999, "Strange")) == "erreur système 9999"

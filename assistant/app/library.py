@@ -89,7 +89,10 @@ class Library:
             data = json.loads(self.hidden_path.read_text(encoding="utf-8"))
             return {str(n) for n in data["hidden"]}
         except (ValueError, KeyError, TypeError) as exc:
-            raise KnowledgeError(f"{self.hidden_path} : liste des documents retirés illisible ({exc}).") from exc
+            raise KnowledgeError(
+                f"{self.hidden_path} : liste des documents retirés illisible (JSON invalide) ; "
+                "corrigez-la ou supprimez-la pour rétablir tous les documents intégrés."
+            ) from exc
 
     def documents(self) -> list[LibraryDocument]:
         """Every document, built-in first; hidden built-in ones flagged (an added one wins a name clash)."""
