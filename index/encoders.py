@@ -135,13 +135,10 @@ class SentenceTransformerEncoder:
                 os.environ.setdefault("HF_HUB_OFFLINE", "1")
                 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
                 try:
-                    import torch
-
                     from index import runtime
 
-                    torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
                     adapter = adapter_path(self.name) if self.name in ADAPTED else None
-                    model = runtime.load_sentence_transformer(resolve_model_path(self.name))
+                    model = runtime.load_encoder_model(resolve_model_path(self.name))
                     if adapter is not None:
                         merge_adapter(model, adapter)
                     self._model = model

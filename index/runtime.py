@@ -9,6 +9,11 @@ Imported when the model is first needed (it imports torch), never by ``import in
   the float16 ones, cast.
 - Batches of passages run their matrix products in bfloat16 (float32 accumulation, torch autocast) on CPUs
   that compute bf16 natively (avx512_bf16 or amx_bf16); elsewhere bf16 would be emulated, slower than float32.
+- Threads (:func:`configure_threads`): one question is embedded on the thread that asks it, alone; only batches
+  (an index build, a bank of questions) spread over the inference pool. On 2 cores with a busy process beside
+  it, a question embedded with 2 OpenMP threads took 400-2 000 ms (every operation waits at a barrier for a
+  thread the system has descheduled) against 27-44 ms on one thread; concurrent askers each run on their own
+  thread instead, without oversubscribing.
 """
 
 from __future__ import annotations
@@ -30,6 +35,8 @@ import torch.nn.functional as F
 from torch import nn
 
 WEIGHTS = "model.safetensors"
+# CEP_THREADS: threads of the inference pool for batches (default: the cores this process may use, at most 2).
+THREADS_ENV = "CEP_THREADS"
 _NUMPY = {"F16": np.float16, "F32": np.float32}
 # CEP_ENCODER_BF16: "auto" (bf16 batches where native), "0" (always float32), "1" (bf16 even if emulated).
 BF16_ENV = "CEP_ENCODER_BF16"
@@ -139,6 +146,49 @@ def release_heap() -> None:
         pass
 
 
+def pool_threads() -> int:
+    """Threads for batched inference: CEP_THREADS, else the cores this process may run on, at most 2."""
+    setting = os.environ.get(THREADS_ENV, "").strip()
+    if setting.isdigit() and int(setting) > 0:
+        return int(setting)
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    return max(1, min(2, cores))
+
+
+_configured = False
+
+
+def configure_threads() -> None:
+    """Once per process: one intra-op thread by default (every thread inherits it), BLAS single-threaded.
+
+    Batches raise the count on their own thread for their duration (:func:`threads`)."""
+    global _configured
+    if _configured:
+        return
+    _configured = True
+    torch.set_num_threads(1)
+    with contextlib.suppress(Exception):  # threadpoolctl missing or a BLAS it cannot drive: left as it is
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=1, user_api="blas")
+
+
+@contextlib.contextmanager
+def threads(count: int) -> Any:
+    """Run the block with `count` intra-op threads on this thread, then restore the previous count."""
+    before = torch.get_num_threads()
+    if before != count:
+        torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        if before != count:
+            torch.set_num_threads(before)
+
+
 def native_bf16() -> bool:
     """True when this CPU computes bf16 products natively (flags avx512_bf16 or amx_bf16)."""
     try:
@@ -165,3 +215,272 @@ def use_bf16() -> bool:
 def precision(bf16: bool) -> contextlib.AbstractContextManager[Any]:
     """The context a forward pass runs in: bf16 autocast, or plain float32."""
     return torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
+
+
+# -- a lean BERT for the e5 folder: torch only, without transformers or sentence-transformers ----------------
+# Importing sentence-transformers (and through it transformers and scikit-learn) cost 7.5 s of CPU on this
+# machine before any question was read; torch alone costs 1.8 s. The lean model runs the same torch
+# operations in the same order as transformers' BertModel (sdpa attention) and sentence-transformers' mean
+# pooling and normalizations, so its vectors are bit-identical (tests/test_e5.py); any other folder layout
+# (another architecture, pooling or an unknown file) takes the ordinary sentence-transformers load.
+LEAN_ENV = "CEP_LEAN_ENCODER"  # "0": always load through sentence-transformers
+
+
+def _linear(inputs: int, outputs: int) -> nn.Linear:
+    """A Linear left uninitialized: its weights are read from the file right after."""
+    return torch.nn.utils.skip_init(nn.Linear, inputs, outputs)
+
+
+class _SelfAttention(nn.Module):
+    def __init__(self, hidden: int) -> None:
+        super().__init__()
+        self.query = _linear(hidden, hidden)
+        self.key = _linear(hidden, hidden)
+        self.value = _linear(hidden, hidden)
+
+
+class _Output(nn.Module):
+    def __init__(self, inner: int, hidden: int, eps: float) -> None:
+        super().__init__()
+        self.dense = _linear(inner, hidden)
+        self.LayerNorm = nn.LayerNorm(hidden, eps=eps)
+
+    def forward(self, x: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
+        return self.LayerNorm(self.dense(x) + residual)
+
+
+class _Attention(nn.Module):
+    def __init__(self, hidden: int, eps: float) -> None:
+        super().__init__()
+        self.self = _SelfAttention(hidden)
+        self.output = _Output(hidden, hidden, eps)
+
+
+class _Intermediate(nn.Module):
+    def __init__(self, hidden: int, inner: int) -> None:
+        super().__init__()
+        self.dense = _linear(hidden, inner)
+
+
+class _Layer(nn.Module):
+    def __init__(self, hidden: int, inner: int, heads: int, eps: float) -> None:
+        super().__init__()
+        self.heads = heads
+        self.attention = _Attention(hidden, eps)
+        self.intermediate = _Intermediate(hidden, inner)
+        self.output = _Output(inner, hidden, eps)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+        batch, length = x.shape[:2]
+        shape = (batch, length, -1, x.shape[-1] // self.heads)
+        att = self.attention.self
+        q = att.query(x).view(*shape).transpose(1, 2)
+        k = att.key(x).view(*shape).transpose(1, 2)
+        v = att.value(x).view(*shape).transpose(1, 2)
+        a = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=0.0, scale=shape[-1] ** -0.5)
+        a = a.reshape(a.shape[0], -1, length, v.shape[-1]).transpose(1, 2).contiguous()
+        a = a.reshape(batch, length, -1).contiguous()
+        h = self.attention.output(a, x)
+        return self.output(F.gelu(self.intermediate.dense(h)), h)
+
+
+class _Embeddings(nn.Module):
+    def __init__(self, config: dict[str, Any], table: torch.Tensor) -> None:
+        super().__init__()
+        hidden = config["hidden_size"]
+        self.word_embeddings = Float16Rows(table, config.get("pad_token_id"))
+        self.position_embeddings = nn.Embedding(config["max_position_embeddings"], hidden)
+        self.token_type_embeddings = nn.Embedding(config["type_vocab_size"], hidden)
+        self.LayerNorm = nn.LayerNorm(hidden, eps=config["layer_norm_eps"])
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        positions = torch.arange(ids.shape[1]).unsqueeze(0)
+        types = torch.zeros_like(ids)
+        x = self.word_embeddings(ids) + self.token_type_embeddings(types)
+        return self.LayerNorm(x + self.position_embeddings(positions))
+
+
+class _Encoder(nn.Module):
+    def __init__(self, config: dict[str, Any]) -> None:
+        super().__init__()
+        args = (config["hidden_size"], config["intermediate_size"], config["num_attention_heads"])
+        self.layer = nn.ModuleList(
+            [_Layer(*args, config["layer_norm_eps"]) for _ in range(config["num_hidden_layers"])]
+        )
+
+
+class LeanBert(nn.Module):
+    """BertModel's encoder path (no pooler head), with its parameter names (adapters merge by name)."""
+
+    def __init__(self, config: dict[str, Any], table: torch.Tensor) -> None:
+        super().__init__()
+        self.embeddings = _Embeddings(config, table)
+        self.encoder = _Encoder(config)
+
+    def get_input_embeddings(self) -> nn.Module:
+        return self.embeddings.word_embeddings
+
+    def forward(self, ids: torch.Tensor, attention: torch.Tensor) -> torch.Tensor:
+        batch, length = ids.shape
+        mask = None  # transformers passes no mask to sdpa when nothing is padded
+        if not bool(attention.all()):
+            mask = attention.bool()[:, None, None, :].expand(batch, 1, length, length)
+        x = self.embeddings(ids)
+        for layer in self.encoder.layer:
+            x = layer(x, mask)
+        return x
+
+
+class _First:
+    """What model[0] gives in sentence-transformers: the transformer module (auto_model)."""
+
+    def __init__(self, bert: LeanBert) -> None:
+        self.auto_model = bert
+
+
+class LeanSentenceModel:
+    """The part of SentenceTransformer the encoders use: encode (mean pooling, normalized), prompts, dimension."""
+
+    def __init__(self, bert: LeanBert, tokenizer: Any, prompts: dict[str, str], max_length: int, dim: int) -> None:
+        self.bert = bert.eval()
+        self.tokenizer = tokenizer
+        self.prompts = prompts
+        self.max_length = max_length
+        self.dim = dim
+
+    def __getitem__(self, i: int) -> _First:
+        if i != 0:
+            raise IndexError(i)
+        return _First(self.bert)
+
+    def get_sentence_embedding_dimension(self) -> int:
+        return self.dim
+
+    def encode(
+        self,
+        texts: list[str],
+        prompt_name: str | None = None,
+        batch_size: int = 32,
+        normalize_embeddings: bool = False,
+        convert_to_numpy: bool = True,
+        show_progress_bar: bool = False,
+    ) -> np.ndarray:
+        """Embeddings of texts, in batches ordered longest first as sentence-transformers orders them."""
+        prompt = self.prompts.get(prompt_name, "") if prompt_name else ""
+        order = np.argsort([-len(t) for t in texts])
+        out: list[torch.Tensor] = []
+        with torch.inference_mode(), threads(pool_threads() if len(texts) > 1 else 1):
+            for start in range(0, len(texts), batch_size):
+                batch = [prompt + texts[i] for i in order[start : start + batch_size]]
+                encodings = self.tokenizer.encode_batch(batch)
+                ids = torch.tensor([e.ids for e in encodings], dtype=torch.long)
+                attention = torch.tensor([e.attention_mask for e in encodings], dtype=torch.long)
+                tokens = self.bert(ids, attention)
+                mask = attention.unsqueeze(-1).to(tokens.dtype)
+                accumulate = torch.float32 if tokens.dtype in (torch.float16, torch.bfloat16) else tokens.dtype
+                total = (tokens * mask).sum(dim=1, dtype=accumulate)
+                count = torch.clamp(mask.sum(dim=1, dtype=accumulate), min=1e-9)
+                vectors = F.normalize((total / count).to(tokens.dtype), p=2, dim=-1)
+                if normalize_embeddings:
+                    vectors = F.normalize(vectors, p=2, dim=1)
+                out.extend(vectors)
+        if not out:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        stacked = torch.stack([out[i] for i in np.argsort(order)])
+        return stacked.float().numpy() if stacked.dtype == torch.bfloat16 else stacked.numpy()
+
+
+_ST_MODULES = [
+    "sentence_transformers.models.Transformer",
+    "sentence_transformers.models.Pooling",
+    "sentence_transformers.models.Normalize",
+]
+
+
+def _lean_layout(folder: Path) -> dict[str, Any] | None:
+    """The folder's configuration when the lean model reproduces it (BERT, mean pooling, normalize), else None."""
+    try:
+        modules = [m["type"] for m in json.loads((folder / "modules.json").read_text(encoding="utf-8"))]
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+        pooling = json.loads((folder / "1_Pooling" / "config.json").read_text(encoding="utf-8"))
+        st_config = json.loads((folder / "sentence_bert_config.json").read_text(encoding="utf-8"))
+        st_extra = json.loads((folder / "config_sentence_transformers.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    modes = {k for k, v in pooling.items() if k.startswith("pooling_mode") and v}
+    plain = (
+        modules == _ST_MODULES
+        and config.get("model_type") == "bert"
+        and config.get("hidden_act") == "gelu"
+        and config.get("position_embedding_type", "absolute") == "absolute"
+        and not config.get("is_decoder")
+        and modes == {"pooling_mode_mean_tokens"}
+        and pooling.get("include_prompt") is not False
+        and not st_config.get("do_lower_case")
+        and (folder / "tokenizer.json").is_file()
+        and (folder / WEIGHTS).is_file()
+    )
+    if not plain:
+        return None
+    return {"config": config, "max_length": int(st_config.get("max_seq_length") or 512), "extra": st_extra}
+
+
+def load_lean_model(folder: str) -> LeanSentenceModel | None:
+    """The lean model of a plain BERT folder (float16 word table kept float16); None for any other layout."""
+    from tokenizers import Tokenizer
+
+    path = Path(folder)
+    layout = _lean_layout(path)
+    if layout is None:
+        return None
+    config = layout["config"]
+    weights = path / WEIGHTS
+    stored = safetensors_layout(weights)
+    prefix = next((p for p in ("", "bert.") if f"{p}embeddings.word_embeddings.weight" in stored), None)
+    if prefix is None or any(e.dtype not in _NUMPY for e in stored.values()):
+        return None
+    word = stored[f"{prefix}embeddings.word_embeddings.weight"]
+    # The word table is mapped copy-on-write, never written: a question reads a few rows of it, not 190 MB.
+    table = np.memmap(weights, dtype=_NUMPY[word.dtype], mode="c", offset=word.offset, shape=word.shape)
+    bert = LeanBert(config, torch.from_numpy(table))
+    for name, param in bert.named_parameters():
+        entry = stored.get(prefix + name)
+        if entry is None or tuple(entry.shape) != tuple(param.shape):
+            return None
+        param.data = torch.from_numpy(read_tensor(weights, entry).astype(np.float32))
+    bert.requires_grad_(False)
+    max_length = min(layout["max_length"], int(config["max_position_embeddings"]))
+    tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
+    tokenizer.enable_truncation(max_length=max_length, strategy="longest_first")
+    pad_id = int(config.get("pad_token_id", 0))
+    tokenizer.enable_padding(pad_id=pad_id, pad_token=tokenizer.id_to_token(pad_id) or "[PAD]")
+    prompts = dict(layout["extra"].get("prompts") or {})
+    return LeanSentenceModel(bert, tokenizer, prompts, max_length, int(config["hidden_size"]))
+
+
+def load_encoder_model(folder: str) -> Any:
+    """The model an encoder runs: the lean BERT when the folder allows it (CEP_LEAN_ENCODER, default on), else
+    sentence-transformers (load_sentence_transformer)."""
+    configure_threads()
+    if os.environ.get(LEAN_ENV, "1").strip().lower() not in ("0", "false", "no", "non", "off"):
+        model = load_lean_model(folder)
+        if model is not None:
+            return model
+    return Pooled(load_sentence_transformer(folder))
+
+
+class Pooled:
+    """A sentence-transformers model whose batches use the inference pool and single texts one thread."""
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.model, name)
+
+    def __getitem__(self, i: int) -> Any:
+        return self.model[i]
+
+    def encode(self, texts: list[str], **kwargs: Any) -> Any:
+        with threads(pool_threads() if len(texts) > 1 else 1):
+            return self.model.encode(texts, **kwargs)
