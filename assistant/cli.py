@@ -122,9 +122,10 @@ def _corpus_settings(settings: Settings) -> Settings:
 
 
 def _assistant(settings: Settings, rebuild: bool = False) -> Any:
-    from assistant.pipeline import Assistant
+    """The assistant, from its snapshot beside a current index (assistant.snapshot), else loaded and built."""
+    from assistant.snapshot import load_assistant
 
-    return Assistant.load(_corpus_settings(settings), progress=_progress, rebuild=rebuild)
+    return load_assistant(_corpus_settings(settings), progress=_progress, rebuild=rebuild)
 
 
 def _failed(answer: Answer) -> bool:

@@ -179,3 +179,36 @@ def test_the_cli_reads_the_documents_staff_added(
     assert main(["ask", "--json", "Que produisent les abeilles ?"]) == OK
     record = json.loads(capsys.readouterr().out)
     assert record["citations"][0]["document"] == "abeilles.txt"
+
+
+def test_a_current_index_is_answered_from_the_snapshot_without_reading_documents(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from assistant import snapshot
+    from index.store import current_build
+
+    question = "Le conseil en évolution professionnelle est-il gratuit ?"
+    first = snapshot.load_assistant(settings)
+    assert (current_build(settings.index_dir) / snapshot.SNAPSHOT).is_file()
+
+    def no_reading(*args: object, **kwargs: object) -> None:
+        raise AssertionError("documents relus")
+
+    monkeypatch.setattr("ingest.corpus.load_corpus", no_reading)
+    monkeypatch.setattr("assistant.pipeline.load_corpus", no_reading)
+    again = snapshot.load_assistant(settings)
+    assert again.ask(question).to_dict() | {"latency_ms": 0} == first.ask(question).to_dict() | {"latency_ms": 0}
+    monkeypatch.setenv(snapshot.SNAPSHOT_ENV, "0")
+    with pytest.raises(AssertionError, match="documents relus"):
+        snapshot.load_assistant(settings)
+
+
+def test_a_stale_snapshot_is_ignored(settings: Settings) -> None:
+    from assistant import snapshot
+    from index.store import current_build
+
+    snapshot.load_assistant(settings)
+    path = current_build(settings.index_dir) / snapshot.SNAPSHOT
+    path.write_bytes(b"\x80\x05K\x01.")  # another key
+    assert snapshot.load_assistant(settings).ask("Le CEP est-il gratuit ?").text
+    assert path.read_bytes() != b"\x80\x05K\x01."  # written anew
