@@ -85,7 +85,7 @@ class _Pickler(pickle.Pickler):
 
 @lru_cache(maxsize=64)
 def _row_class(name: str, fields: tuple[str, ...]) -> Any:
-    return namedtuple(name, fields, rename=True)  # noqa: PYI024 (the same class as itertuples makes)
+    return namedtuple(name, fields, rename=True)  # the same class as itertuples makes
 
 
 def _row(name: str, fields: tuple[str, ...], values: tuple[Any, ...]) -> Any:
