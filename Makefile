@@ -48,11 +48,26 @@ lint: setup
 eval: setup  ## score the development questions (needs ../shared)
 	$(BIN)/cep-assistant eval ../shared/eval/dev.jsonl --details
 
-bench: setup  ## speed, memory, quality and scale benchmark
-	$(BIN)/cep-assistant bench --questions ../shared/eval/dev.jsonl --scale 10,100
+# Where the project writes, as the code resolves it (assistant/settings.py, index/e5.py, scripts/fit.py).
+DATA_DIR := $(or $(CEP_DATA_DIR),$(or $(XDG_DATA_HOME),$(HOME)/.local/share)/cep-assistant)
+CACHE_DIR := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/cep-assistant
+MODEL_CACHE := $(or $(CEP_MODEL_CACHE),$(CACHE_DIR)/models)
+BENCH_DIR ?= $(or $(CEP_BENCH_DIR),$(CACHE_DIR)/bench)
+SCALE ?= 10,100
+
+bench: setup  ## speed, cold start, load, memory, quality and scale: make bench [SCALE=10] [BENCH_DIR=docs to update the tracked report]
+	$(BIN)/cep-assistant bench --questions ../shared/eval/dev.jsonl --scale $(SCALE) --out $(BENCH_DIR)/bench.json
 
 screenshots: setup browser-deps
 	$(BIN)/python scripts/screenshots.py
 
-clean:
-	rm -rf .cep_index .cep_data .pytest_cache .ruff_cache .mypy_cache
+.PHONY: clean-data clean-all
+clean:  ## what can be made again: tool caches, build output, the index, the composed corpus, bench reports, fit caches
+	rm -rf .pytest_cache .ruff_cache .mypy_cache build
+	rm -rf "$(or $(CEP_INDEX_DIR),$(DATA_DIR)/index)" "$(DATA_DIR)/corpus" "$(BENCH_DIR)" "$(CACHE_DIR)/fit"
+
+clean-data: clean  ## also the data dir: documents added by staff, hidden documents, feedback, audit log
+	rm -rf "$(DATA_DIR)"
+
+clean-all: clean-data  ## also the converted model cache (made again by make model, several minutes)
+	rm -rf "$(MODEL_CACHE)"

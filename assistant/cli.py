@@ -294,9 +294,11 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
-    from assistant.bench import run_bench
+    from assistant.bench import default_out, run_bench
 
-    run_bench(settings, Path(args.questions) if args.questions else None, Path(args.out), scale=args.scale)
+    out = Path(args.out) if args.out else default_out()
+    say(f"[bench] rapport : {out}")
+    run_bench(settings, Path(args.questions) if args.questions else None, out, scale=args.scale)
     return OK
 
 
@@ -363,7 +365,9 @@ def build_parser() -> FrenchParser:
     p.add_argument("--details", dest="verbose", action="store_true", help="lister les erreurs")
     p = sub.add_parser("bench", help="mesurer vitesse, mémoire et qualité")
     p.add_argument("--questions", help="fichier JSONL de questions annotées")
-    p.add_argument("--out", default="docs/bench.json")
+    p.add_argument(
+        "--out", help="fichier JSON du rapport (défaut : hors du dépôt, ~/.cache/cep-assistant/bench/bench.json)"
+    )
     p.add_argument("--scale", default="", help="tailles de corpus synthétique, ex. 10,100")
     return parser
 

@@ -45,7 +45,8 @@ def test_report_has_every_measure_and_leaves_the_project_alone(
 ) -> None:
     out = tmp_path / "bench" / "bench.json"
     table = io.StringIO()
-    report = run_bench(settings, questions, out, scale="3", step=lambda _: None, stream=table)
+    steps: list[str] = []
+    report = run_bench(settings, questions, out, scale="3", step=steps.append, stream=table)
 
     assert json.loads(out.read_text(encoding="utf-8")) == report
     x1 = report["builtin"]
@@ -81,6 +82,15 @@ def test_report_has_every_measure_and_leaves_the_project_alone(
         "build_s_per_document_x100_vs_x1",
     }
     assert report["targets"]["warm_p95_ms_at_x100"]["holds"] is None  # ×100 not run
+    cold = report["cold_start"]
+    assert cold["stderr_quiet"], cold["stderr_tail"]  # no progress bars nor messages on a plain question
+    assert cold["without_snapshot"]["answered"]
+    load = report["load"]
+    assert load["askers"] == 4 and load["questions"] == len(GOLD)
+    for key in ("single_ms", "concurrent_ms", "busy_single_ms", "busy_concurrent_ms"):
+        assert load[key]["n"] == len(GOLD), key
+    assert report["targets"]["busy_concurrent_p95_over_single"]["value"] == load["busy_concurrent_p95_over_single"]
+    assert any(step.startswith("×3 ") for step in steps)  # the scale worker's progress reaches the parent
 
     x3 = report["scale"][1]
     assert "error" not in x3, x3
@@ -169,3 +179,15 @@ def test_helpers() -> None:
     assert parse_scale("") == []
     assert percentiles([1, 2, 3, 4])["p50"] == 2.5
     assert percentiles([])["n"] == 0
+
+
+def test_reports_go_outside_the_source_tree_unless_asked(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from assistant.bench import default_out
+    from assistant.settings import PROJECT_ROOT
+
+    monkeypatch.delenv("CEP_BENCH_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert default_out() == tmp_path / "cep-assistant" / "bench" / "bench.json"
+    monkeypatch.setenv("CEP_BENCH_DIR", str(tmp_path / "b"))
+    assert default_out() == tmp_path / "b" / "bench.json"
+    assert PROJECT_ROOT not in default_out().parents
