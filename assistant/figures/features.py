@@ -209,7 +209,8 @@ class FactView:
         self.a_other_region = np.array([any(x.startswith("other:") for x in sc) for sc in self.scopes])
         self.a_line_key = [(str(r.document), int(r.line)) for r in self.rows]
 
-    def _member(self, sets: list[set[Any]], wanted: set[Any], rows: list[int]) -> np.ndarray:
+    def member(self, sets: list[set[Any]], wanted: set[Any], rows: list[int]) -> np.ndarray:
+        """For each of `rows`: whether its set in `sets` meets `wanted`."""
         return np.array([bool(sets[i] & wanted) for i in rows], dtype=bool)
 
     @staticmethod
@@ -295,7 +296,7 @@ class FactView:
         sims = None
         if qvec is not None and self.vectors is not None and rows:
             sims = self.vectors[rows] @ qvec  # (n, 3): cosines on normalized vectors
-        X = self._features(q, rows, hit_rank, sims)
+        X = feature_matrix(self, q, rows, hit_rank, sims)
         cover = self._coverage(q, [i for i, _ in broken])
         blocked = sorted(((i, v, float(c)) for (i, v), c in zip(broken, cover, strict=True)), key=lambda b: -b[2])[:20]
         return Candidates(rows, X, question_features(X, blocked[0][2] if blocked else 0.0), blocked)
@@ -307,10 +308,10 @@ class FactView:
         terms = list(q.weights)
         w = np.array([q.weights[t] for t in terms], dtype=np.float64)
         grades = (1.0, 0.9, 0.75, 0.6, 0.3)  # before the number, its clause, sentence, line, headings
-        graded = np.max([g * self._terms(f, terms, rows) for f, g in enumerate(grades)], axis=0)
+        graded = np.max([g * self.terms(f, terms, rows) for f, g in enumerate(grades)], axis=0)
         return graded @ w / (float(w.sum()) or 1.0)
 
-    def _terms(self, field: int, terms: list[str], rows: list[int]) -> np.ndarray:
+    def terms(self, field: int, terms: list[str], rows: list[int]) -> np.ndarray:
         """len(rows) × len(terms): 1 where the term is among the field's words of the fact."""
         cols = [self.vocab.get(t, -1) for t in terms]
         out = np.zeros((len(rows), len(terms)), dtype=np.float64)
@@ -320,104 +321,106 @@ class FactView:
             out[:, known] = sub[rows]
         return out
 
-    def _features(self, q: Query, rows: list[int], hit_rank: dict, sims: np.ndarray | None) -> np.ndarray:
-        n = len(rows)
-        X = np.zeros((n, len(FEATURES)), dtype=np.float64)
-        if not n:
-            return X
-        terms = list(q.weights)
-        w = np.array([q.weights[t] for t in terms], dtype=np.float64)
-        total = float(w.sum()) or 1.0
-        grades = (1.0, 0.9, 0.75, 0.6, 0.3)  # before the number, its clause, sentence, line, headings
-        inside = [self._terms(f, terms, rows) for f in range(5)]
-        graded = np.max([g * m for g, m in zip(grades, inside, strict=True)], axis=0)
-        # a word missing from the sentence may stand there as a synonym of the lexicon
-        via = np.zeros_like(graded)
-        for k, t in enumerate(terms):
-            alts = [a for a, src in q.expansions.items() if src == t]
-            if alts:
-                near = self._terms(1, alts, rows).max(axis=1)
-                sent = self._terms(2, alts, rows).max(axis=1)
-                via[:, k] = np.maximum(0.8 * near, 0.6 * sent)
-        use_syn = (graded < 0.75) & (via > graded)
-        graded = np.where(use_syn, via, graded)
-        f = _AT
-        X[:, f["coverage"]] = graded @ w / total if terms else 0.3
-        for name, m in zip(("cov_clause", "cov_sentence", "cov_line", "cov_heading"), inside[1:], strict=True):
-            X[:, f[name]] = m @ w / total
-        X[:, f["cov_own"]] = self._terms(5, terms, rows) @ w / total
-        X[:, f["cov_synonym"]] = use_syn @ w / total
-        if terms:  # a word every candidate has near its number separates none of them
-            near_any = np.maximum(inside[0], inside[1])
-            sharp = w * (1.0 - near_any.mean(axis=0))
-            X[:, f["cov_contrast"]] = graded @ sharp / (float(sharp.sum()) or 1.0)
-        counted = self.a_counted[rows]
-        if q.asked_object:
-            X[:, f["counted_agrees"]] = counted == q.asked_object
-            X[:, f["counted_differs"]] = (counted != "") & (counted != q.asked_object)
-        at = [hit_rank.get(self.a_line_key[i]) for i in rows]
-        X[:, f["retrieved"]] = [0.0 if a is None else 1.0 / (1 + a) for a in at]
-        if q.operators:
-            asked = set(q.operators)
-            explicit = np.isin(self.a_operator[rows], list(asked)) & self.a_op_own[rows]
-            any_op = self._member(self.ops, asked, rows)
-            X[:, f["operator_explicit"]] = explicit
-            X[:, f["operator_inherited"]] = any_op & ~explicit
-            X[:, f["operator_unstated"]] = self.a_no_ops[rows]
-            lead = [self.lead_ops[i] for i in rows]
-            X[:, f["operator_clause"]] = [bool(ops & asked) for ops in lead]
-            X[:, f["operator_clause_other"]] = [bool(ops) and not ops & asked for ops in lead]
-        scope_own = self.a_scope_own[rows]
-        has_scope = np.array([bool(self.scopes[i]) for i in rows])
-        if q.scopes:
-            match = self._member(self.scopes, set(q.scopes), rows)
-            X[:, f["scope_explicit"]] = match & scope_own
-            X[:, f["scope_inherited"]] = match & ~scope_own
-            X[:, f["scope_other"]] = ~match & scope_own & has_scope
-            asked_scopes = set(q.scopes)
-            named = [self.near_scopes[i] for i in rows]
-            X[:, f["scope_clause"]] = [bool(sc & asked_scopes) for sc in named]
-            X[:, f["scope_clause_other"]] = [bool(sc) and not sc & asked_scopes for sc in named]
-        else:
-            X[:, f["region_unasked"]] = self.a_other_region[rows]
-        year = self.a_year[rows]
-        if q.years:
-            asked_years = set(q.years)
-            primary = np.isin(year, list(asked_years))
-            stated = self._member(self.years, asked_years, rows)
-            has_years = np.array([bool(self.years[i]) for i in rows])
-            X[:, f["year_primary"]] = primary
-            X[:, f["year_secondary"]] = ~primary & stated
-            X[:, f["year_inherited_other"]] = has_years & ~stated
-        elif self.newest_year is not None:
-            X[:, f["year_unasked_old"]] = ~np.isnan(year) & (year < self.newest_year)
-        units = UNIT_FAMILIES.get(q.unit or "")
-        X[:, f["unit_asked"]] = float(bool(q.unit) and units is not None)
-        X[:, f["unit_rare"]] = float(q.unit in ("money", "km2", "score"))
-        if q.unit is None:
-            X[:, f["percent_unasked"]] = self.a_percent[rows]
-        if q.metrics and q.unit in (None, "count"):  # a share's "des bénéficiaires" is its base, not its metric
-            for k, i in enumerate(rows):
-                fm = self.metrics[i] or (self.caption_metrics[i] if self.a_table[i] else frozenset())
-                if fm & q.metrics:
-                    X[k, f["metric_agrees"]] = 1.0
-                elif not self.sent_metrics[i] & q.metrics:
-                    X[k, f["metric_silent"]] = 1.0
-        if q.numbers:  # the fact's own number is not one the question states about it
-            own = np.array([[t in self.own_number[i] for t in q.numbers] for i in rows], dtype=bool)
-            near = np.maximum(self._terms(0, list(q.numbers), rows), self._terms(1, list(q.numbers), rows))
-            line = np.maximum(self._terms(2, list(q.numbers), rows), self._terms(3, list(q.numbers), rows))
-            X[:, f["numbers_near"]] = np.where(own, 0.0, near).mean(axis=1)
-            X[:, f["numbers_line"]] = np.where(own, 0.0, np.maximum(near, line)).mean(axis=1)
-        X[:, f["subset"]] = self.a_subset[rows]
-        X[:, f["decimal"]] = self.a_decimal[rows]
-        X[:, f["is_table"]] = self.a_table[rows]
-        X[:, f["numbers_in_sentence"]] = self.a_n_numbers[rows]
-        X[:, f["first_in_sentence"]] = self.a_first[rows]
-        X[:, f["in_parentheses"]] = self.a_paren[rows]
-        if sims is not None:
-            X[:, f["sim_clause"] : f["sim_heading"] + 1] = sims
-        return with_relative(X)
+
+def feature_matrix(view: FactView, q: Query, rows: list[int], hit_rank: dict, sims: np.ndarray | None) -> np.ndarray:
+    """The FEATURES of the facts `rows` for a question: len(rows) x len(FEATURES), list-relative ones filled."""
+    n = len(rows)
+    X = np.zeros((n, len(FEATURES)), dtype=np.float64)
+    if not n:
+        return X
+    terms = list(q.weights)
+    w = np.array([q.weights[t] for t in terms], dtype=np.float64)
+    total = float(w.sum()) or 1.0
+    grades = (1.0, 0.9, 0.75, 0.6, 0.3)  # before the number, its clause, sentence, line, headings
+    inside = [view.terms(f, terms, rows) for f in range(5)]
+    graded = np.max([g * m for g, m in zip(grades, inside, strict=True)], axis=0)
+    # a word missing from the sentence may stand there as a synonym of the lexicon
+    via = np.zeros_like(graded)
+    for k, t in enumerate(terms):
+        alts = [a for a, src in q.expansions.items() if src == t]
+        if alts:
+            near = view.terms(1, alts, rows).max(axis=1)
+            sent = view.terms(2, alts, rows).max(axis=1)
+            via[:, k] = np.maximum(0.8 * near, 0.6 * sent)
+    use_syn = (graded < 0.75) & (via > graded)
+    graded = np.where(use_syn, via, graded)
+    f = _AT
+    X[:, f["coverage"]] = graded @ w / total if terms else 0.3
+    for name, m in zip(("cov_clause", "cov_sentence", "cov_line", "cov_heading"), inside[1:], strict=True):
+        X[:, f[name]] = m @ w / total
+    X[:, f["cov_own"]] = view.terms(5, terms, rows) @ w / total
+    X[:, f["cov_synonym"]] = use_syn @ w / total
+    if terms:  # a word every candidate has near its number separates none of them
+        near_any = np.maximum(inside[0], inside[1])
+        sharp = w * (1.0 - near_any.mean(axis=0))
+        X[:, f["cov_contrast"]] = graded @ sharp / (float(sharp.sum()) or 1.0)
+    counted = view.a_counted[rows]
+    if q.asked_object:
+        X[:, f["counted_agrees"]] = counted == q.asked_object
+        X[:, f["counted_differs"]] = (counted != "") & (counted != q.asked_object)
+    at = [hit_rank.get(view.a_line_key[i]) for i in rows]
+    X[:, f["retrieved"]] = [0.0 if a is None else 1.0 / (1 + a) for a in at]
+    if q.operators:
+        asked = set(q.operators)
+        explicit = np.isin(view.a_operator[rows], list(asked)) & view.a_op_own[rows]
+        any_op = view.member(view.ops, asked, rows)
+        X[:, f["operator_explicit"]] = explicit
+        X[:, f["operator_inherited"]] = any_op & ~explicit
+        X[:, f["operator_unstated"]] = view.a_no_ops[rows]
+        lead = [view.lead_ops[i] for i in rows]
+        X[:, f["operator_clause"]] = [bool(ops & asked) for ops in lead]
+        X[:, f["operator_clause_other"]] = [bool(ops) and not ops & asked for ops in lead]
+    scope_own = view.a_scope_own[rows]
+    has_scope = np.array([bool(view.scopes[i]) for i in rows])
+    if q.scopes:
+        match = view.member(view.scopes, set(q.scopes), rows)
+        X[:, f["scope_explicit"]] = match & scope_own
+        X[:, f["scope_inherited"]] = match & ~scope_own
+        X[:, f["scope_other"]] = ~match & scope_own & has_scope
+        asked_scopes = set(q.scopes)
+        named = [view.near_scopes[i] for i in rows]
+        X[:, f["scope_clause"]] = [bool(sc & asked_scopes) for sc in named]
+        X[:, f["scope_clause_other"]] = [bool(sc) and not sc & asked_scopes for sc in named]
+    else:
+        X[:, f["region_unasked"]] = view.a_other_region[rows]
+    year = view.a_year[rows]
+    if q.years:
+        asked_years = set(q.years)
+        primary = np.isin(year, list(asked_years))
+        stated = view.member(view.years, asked_years, rows)
+        has_years = np.array([bool(view.years[i]) for i in rows])
+        X[:, f["year_primary"]] = primary
+        X[:, f["year_secondary"]] = ~primary & stated
+        X[:, f["year_inherited_other"]] = has_years & ~stated
+    elif view.newest_year is not None:
+        X[:, f["year_unasked_old"]] = ~np.isnan(year) & (year < view.newest_year)
+    units = UNIT_FAMILIES.get(q.unit or "")
+    X[:, f["unit_asked"]] = float(bool(q.unit) and units is not None)
+    X[:, f["unit_rare"]] = float(q.unit in ("money", "km2", "score"))
+    if q.unit is None:
+        X[:, f["percent_unasked"]] = view.a_percent[rows]
+    if q.metrics and q.unit in (None, "count"):  # a share's "des bénéficiaires" is its base, not its metric
+        for k, i in enumerate(rows):
+            fm = view.metrics[i] or (view.caption_metrics[i] if view.a_table[i] else frozenset())
+            if fm & q.metrics:
+                X[k, f["metric_agrees"]] = 1.0
+            elif not view.sent_metrics[i] & q.metrics:
+                X[k, f["metric_silent"]] = 1.0
+    if q.numbers:  # the fact's own number is not one the question states about it
+        own = np.array([[t in view.own_number[i] for t in q.numbers] for i in rows], dtype=bool)
+        near = np.maximum(view.terms(0, list(q.numbers), rows), view.terms(1, list(q.numbers), rows))
+        line = np.maximum(view.terms(2, list(q.numbers), rows), view.terms(3, list(q.numbers), rows))
+        X[:, f["numbers_near"]] = np.where(own, 0.0, near).mean(axis=1)
+        X[:, f["numbers_line"]] = np.where(own, 0.0, np.maximum(near, line)).mean(axis=1)
+    X[:, f["subset"]] = view.a_subset[rows]
+    X[:, f["decimal"]] = view.a_decimal[rows]
+    X[:, f["is_table"]] = view.a_table[rows]
+    X[:, f["numbers_in_sentence"]] = view.a_n_numbers[rows]
+    X[:, f["first_in_sentence"]] = view.a_first[rows]
+    X[:, f["in_parentheses"]] = view.a_paren[rows]
+    if sims is not None:
+        X[:, f["sim_clause"] : f["sim_heading"] + 1] = sims
+    return with_relative(X)
 
 
 def question_features(X: np.ndarray, blocked_coverage: float) -> np.ndarray:
