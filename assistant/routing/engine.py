@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -13,10 +13,11 @@ import numpy as np
 
 from assistant.errors import InvalidQuestion, KnowledgeError
 from assistant.operators import Operator, load_operators, locate_operator_sources
-from assistant.records import Answer, Citation, OperatorChoice
+from assistant.records import Answer
+from assistant.routing.answers import AnswerWriter
 from assistant.routing.detector import RoutingDetector, bank_vectors
 from assistant.routing.examples import load_examples
-from assistant.routing.rules import Question, Rule, RuleTable, Source, load_rules, test_all
+from assistant.routing.rules import Decision, Question, RuleTable, load_rules
 from assistant.routing.situation import (
     FIELD_SPECS,
     NO_OPERATOR,
@@ -34,25 +35,9 @@ from ingest.corpus import Corpus
 from ingest.text import fold
 
 log = logging.getLogger(__name__)
-MAX_CITATIONS = 6
 _WORD = re.compile(r"[a-z]+")
 EXAMPLES = "routing_examples.jsonl"
 DETECTOR = "models/routing_detector.json"  # fitted by `make fit` (scripts/fit.py)
-_NUM = re.compile(r"\d+(?:[.,]\d+)?")
-
-
-@dataclass(frozen=True)
-class Decision:
-    """What the rules say for one (completed) situation."""
-
-    situation: Situation
-    primary: str | None  # None: no rule holds; "": the documents designate no operator
-    rules: tuple[Rule, ...]  # the rules that decide, most specific first
-    overridden: tuple[Rule, ...]  # rules that hold but give way to an exception
-
-    @property
-    def rule(self) -> Rule | None:
-        return self.rules[0] if self.rules else None
 
 
 class Router:
@@ -75,11 +60,10 @@ class Router:
         self.detector = detector
         self.slots = slots  # the learned situation slots (make fit), read with the question's embedding
         self.embed = embed  # the question's embedding (the index's query cache, set by the pipeline)
+        self.writer = AnswerWriter(operators, corpus)
 
     @classmethod
-    def load(
-        cls, knowledge_dir: Path, corpus: Corpus, encoder: Encoder | None = None
-    ) -> Router:
+    def load(cls, knowledge_dir: Path, corpus: Corpus, encoder: Encoder | None = None) -> Router:
         """Read and validate operators, rules and lexicon; a KnowledgeError names the file and row.
 
         With an encoder, the routing-question detector fitted for it by `make fit` (knowledge/models/) is
@@ -205,13 +189,12 @@ class Router:
         """Intent routing (or clarify, abstain): operators, 2-3 sentences, the passages behind."""
         pending = self.pending_question(sit)
         if pending is None:
-            decision = self.decide(sit)
-            return self._answer(question, decision, sit)
+            return self.writer.answer(question, self.decide(sit))
         q, branches = pending
         provisional: Decision | None = self.provisional(sit) if q.provisional is not None else None
         if provisional is None or not provisional.primary:
             provisional = next((d for d in branches.values() if d.primary), self.decide(sit))
-        return self._clarify(question, sit, q, provisional, branches)
+        return self.writer.clarify(question, q, provisional, branches)
 
     def route_fields(self, **fields: Any) -> Answer:
         """The structured entry point (the app's form): same decision as the same facts in text."""
@@ -220,109 +203,3 @@ class Router:
         except ValueError as exc:
             raise InvalidQuestion(str(exc)) from exc
         return self.route(sit, question="")
-
-    def _name(self, op: str) -> str:
-        return self.operators[op].name
-
-    def _call(self, op: str) -> str:
-        return str(self.operators[op].extra.get("call", self.operators[op].name))
-
-    def _choices(self, decision: Decision) -> list[OperatorChoice]:
-        rule = decision.rule
-        if rule is None or not decision.primary:
-            return []
-        out = [OperatorChoice(decision.primary, self._name(decision.primary), "primary", rule.why)]
-        seen = {decision.primary}
-        for r in decision.rules:
-            for alt in r.alternatives:
-                if alt.operator not in seen and test_all(alt.when, decision.situation) is True:
-                    seen.add(alt.operator)
-                    out.append(OperatorChoice(alt.operator, self._name(alt.operator), "alternative", alt.why))
-        return out
-
-    def _sources(self, decision: Decision) -> list[tuple[Source, Rule]]:
-        """Passages best first: each deciding rule's matching `when` sources, then the others."""
-        ranked: list[tuple[Source, Rule]] = []
-        for rules in (decision.rules, decision.overridden):
-            queues = []
-            for r in rules:
-                hit = [s for s in r.sources if s.when and test_all(s.when, decision.situation) is True]
-                plain = [s for s in r.sources if not s.when]
-                queues.append([(s, r) for s in (*hit, *plain)])
-            # Round robin: the first passage of every deciding rule before the second of any.
-            while any(queues):
-                for q in queues:
-                    if q:
-                        ranked.append(q.pop(0))
-        return ranked
-
-    def _citations(self, sources: list[Source]) -> list[Citation]:
-        out: list[Citation] = []
-        seen: set[tuple[str, int, int]] = set()
-        for s in sources:
-            key = (s.document, s.first, s.last)
-            if key in seen:
-                continue
-            seen.add(key)
-            out.append(self.corpus.citation(s.document, s.first, s.last, highlight=s.quote))
-            if len(out) >= MAX_CITATIONS:
-                break
-        return out
-
-    def _says(self, decision: Decision) -> list[str]:
-        return [
-            s.say
-            for r in decision.rules
-            for s in r.sources
-            if s.say and s.when and test_all(s.when, decision.situation) is True
-        ]
-
-    def _answer(self, question: str, decision: Decision, sit: Situation) -> Answer:
-        ranked = self._sources(decision)
-        citations = self._citations([s for s, _ in ranked])
-        choices = self._choices(decision)
-        rule = decision.rule
-        if rule is None or not decision.primary:
-            why = (
-                rule.why
-                if rule
-                else "Les documents ne permettent pas de désigner un opérateur du CEP pour cette situation."
-            )
-            text = _faithful([why, "Aucun opérateur n'est désigné par les documents pour ce cas."], citations, question)
-            return Answer(question, "abstain", text, citations, [], message="Cas non tranché par les documents.")
-        sentences = [f"Orientez vers {self._call(decision.primary)}. {rule.why}"]
-        alts = choices[1:]
-        if len(alts) == 1:
-            sentences.append(f"Autre possibilité : {alts[0].name}. {alts[0].why}")
-        elif alts:
-            sentences.append(f"Autres possibilités : {', '.join(a.name for a in alts)}.")
-        sentences.extend(self._says(decision)[:1])
-        text = _faithful(sentences, citations, question)
-        return Answer(question, "routing", text, citations, choices)
-
-    def _clarify(
-        self, question: str, sit: Situation, q: Question, provisional: Decision, branches: dict[Any, Decision]
-    ) -> Answer:
-        choices = self._choices(provisional)
-        seen = {c.id for c in choices}
-        for d in branches.values():
-            if d.primary and d.primary not in seen and d.rule:
-                seen.add(d.primary)
-                choices.append(OperatorChoice(d.primary, self._name(d.primary), "alternative", d.rule.why))
-        ranked = [s for s, _ in self._sources(provisional)]
-        others = [s for d in branches.values() if d.primary != provisional.primary for s, _ in self._sources(d)[:1]]
-        citations = self._citations([*ranked[:3], *q.sources, *others, *ranked[3:]])
-        if choices:
-            first = f"Réponse provisoire : orientez vers {self._call(choices[0].id)}. {choices[0].why}"
-        else:
-            first = "Les documents ne désignent pas d'opérateur sans cette précision."
-        text = _faithful([first, f"À vérifier avant de confirmer : {q.text}"], citations, question)
-        return Answer(question, "clarify", text, citations, choices, follow_up=q.text)
-
-
-def _faithful(sentences: list[str], citations: list[Citation], question: str) -> str:
-    """Join sentences, leaving out any that states a number no cited quote nor the question holds."""
-    known = {n.replace(",", ".") for c in citations for n in _NUM.findall(c.quote)}
-    known |= {n.replace(",", ".") for n in _NUM.findall(question)}
-    kept = [s for s in sentences if all(n.replace(",", ".") in known for n in _NUM.findall(s))]
-    return " ".join(kept)

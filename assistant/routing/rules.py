@@ -142,6 +142,20 @@ class Question:
 
 
 @dataclass(frozen=True)
+class Decision:
+    """What the rules say for one (completed) situation."""
+
+    situation: Situation
+    primary: str | None  # None: no rule holds; "": the documents designate no operator
+    rules: tuple[Rule, ...]  # the rules that decide, most specific first
+    overridden: tuple[Rule, ...]  # rules that hold but give way to an exception
+
+    @property
+    def rule(self) -> Rule | None:
+        return self.rules[0] if self.rules else None
+
+
+@dataclass(frozen=True)
 class RuleTable:
     """The validated decision table."""
 
