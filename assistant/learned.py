@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,23 @@ def load(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
 def floats(values: np.ndarray) -> list[float]:
     """A float array as JSON numbers (float64 repr: exact)."""
     return [float(v) for v in np.asarray(values, dtype=np.float64).ravel()]
+
+
+def tfidf_params(vectorizers: Iterable[Any]) -> dict[str, Any]:
+    """Fitted TF-IDF vectorizers as JSON: the n-th one's terms by column (terms_n) and idf weights (idf_n)."""
+    out: dict[str, Any] = {}
+    for n, v in enumerate(vectorizers):
+        out[f"terms_{n}"] = sorted(v.vocabulary_, key=v.vocabulary_.__getitem__)
+        out[f"idf_{n}"] = floats(v.idf_)
+    return out
+
+
+def restore_tfidf(vectorizers: tuple[Any, ...], params: dict[str, Any]) -> tuple[Any, ...]:
+    """Unfitted TF-IDF vectorizers given what tfidf_params saved: they transform as the fitted ones did."""
+    for n, v in enumerate(vectorizers):
+        v.vocabulary_ = {t: i for i, t in enumerate(params[f"terms_{n}"])}
+        v.idf_ = np.asarray(params[f"idf_{n}"], dtype=np.float64)
+    return vectorizers
 
 
 class Logistic:

@@ -158,7 +158,6 @@ def fit_situation_slots() -> str:
         lexicon_features,
         lexicon_slot,
         load_bank,
-        ngram_params,
         vectorizers,
     )
     from index.encoders import make_encoder
@@ -184,7 +183,7 @@ def fit_situation_slots() -> str:
     x, xs = matrix(train), matrix(sealed)
     sits = [router.extract(r.text) for r in train]
     sits_sealed = [router.extract(r.text) for r in sealed]
-    params: dict = {"ngrams": ngram_params(fitted), "slots": {}}
+    params: dict = {"ngrams": learned.tfidf_params(fitted), "slots": {}}
     report, manifest_cv = [], {}
     for name in SLOTS:
         y = np.array([r.slots[name] for r in train])

@@ -13,8 +13,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
-
 from assistant import learned
 from assistant.errors import KnowledgeError
 from assistant.learned import Logistic
@@ -83,22 +81,13 @@ class FigureQuestionDetector:
 
     def params(self) -> dict:
         """Vocabularies (sorted by column), idf weights and the classifier's weights, as JSON."""
-        out = self.classifier.params()
-        for n, v in enumerate(self.vectorizers):
-            terms = sorted(v.vocabulary_, key=v.vocabulary_.__getitem__)
-            out[f"terms_{n}"] = terms
-            out[f"idf_{n}"] = learned.floats(v.idf_)
-        return out
+        return {**self.classifier.params(), **learned.tfidf_params(self.vectorizers)}
 
     @classmethod
     def load(cls, knowledge_dir: Path) -> FigureQuestionDetector:
         """The detector saved by `make fit`; KnowledgeError when missing or unreadable."""
         _, params = learned.load(knowledge_dir / DETECTOR)
-        vectorizers = _vectorizers()
-        for n, v in enumerate(vectorizers):
-            v.vocabulary_ = {t: i for i, t in enumerate(params[f"terms_{n}"])}
-            v.idf_ = np.asarray(params[f"idf_{n}"], dtype=np.float64)
-        return cls(vectorizers, Logistic.from_params(params))
+        return cls(learned.restore_tfidf(_vectorizers(), params), Logistic.from_params(params))
 
     def probability(self, text: str) -> float:
         from scipy.sparse import hstack

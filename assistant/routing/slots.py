@@ -105,15 +105,6 @@ def lexicon_features(sit: Situation) -> np.ndarray:
     return f
 
 
-def ngram_params(fitted: tuple) -> dict[str, Any]:
-    """The vectorizers' vocabularies (by column) and idf weights, as JSON."""
-    out: dict[str, Any] = {}
-    for n, v in enumerate(fitted):
-        out[f"terms_{n}"] = sorted(v.vocabulary_, key=v.vocabulary_.__getitem__)
-        out[f"idf_{n}"] = learned.floats(v.idf_)
-    return out
-
-
 def vectorizers():
     """Character n-grams (typos, SMS spelling, « bosse pas ») and words of the folded text, TF-IDF weighted.
     Capped vocabularies keep the saved model small (a few MB)."""
@@ -240,10 +231,7 @@ class SlotReader:
         if manifest.get("model") != fingerprint:
             return None
         try:
-            fitted = vectorizers()
-            for n, v in enumerate(fitted):
-                v.vocabulary_ = {t: i for i, t in enumerate(params["ngrams"][f"terms_{n}"])}
-                v.idf_ = np.asarray(params["ngrams"][f"idf_{n}"], dtype=np.float64)
+            fitted = learned.restore_tfidf(vectorizers(), params["ngrams"])
             slots = {
                 name: Slot(
                     name, tuple(p["classes"]), np.asarray(p["coef"]), np.asarray(p["intercept"]),
