@@ -27,6 +27,7 @@ from typing import IO, Any
 from assistant.errors import CepError, InvalidQuestion
 from assistant.records import Answer
 from assistant.settings import Settings
+from ingest.errors import os_reason
 
 OK, NOT_ANSWERED, USAGE, INTERRUPTED = 0, 1, 2, 130
 UNEXPECTED = "Une erreur inattendue a empêché de répondre (détails avec -v)."
@@ -230,7 +231,7 @@ def cmd_batch(args: argparse.Namespace, settings: Settings) -> int:
     try:
         source = sys.stdin.buffer if args.input == "-" else open(args.input, "rb")  # noqa: SIM115
     except OSError as exc:
-        say(f"Erreur : impossible de lire « {clean_arg(args.input)[0]} » ({exc.strerror or exc}).")
+        say(f"Erreur : impossible de lire « {clean_arg(args.input)[0]} » ({os_reason(exc)}).")
         return USAGE
     assistant = _assistant(settings)
     answered = unanswered = 0
@@ -396,7 +397,7 @@ def main(argv: list[str] | None = None) -> int:
         return USAGE
     except OSError as exc:
         name = clean_arg(str(exc.filename))[0] if exc.filename else ""
-        say(f"Erreur : fichier illisible{f' « {name} »' if name else ''} ({exc.strerror or exc}).")
+        say(f"Erreur : fichier illisible{f' « {name} »' if name else ''} ({os_reason(exc)}).")
         return USAGE
     except ValueError as exc:  # e.g. a CEP_* variable that is not a number
         log.debug("Erreur de réglage", exc_info=True)

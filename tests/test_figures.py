@@ -315,3 +315,40 @@ def test_a_cell_is_quoted_from_a_sentence_of_its_own_section_only(tmp_path_facto
     assert df["section"].iloc[far] != df["section"].iloc[table]
     assert e.phraser.readable(Choice(175837.0, 0.8, table, (far,))).fact == table
     assert e.phraser.readable(Choice(175837.0, 0.8, table, (far, near))).fact == near
+
+
+DEPARTEMENTS = """Rapport 2023 de suivi du CEP en Occitanie
+
+I. Le Réseau EVA dans les territoires
+
+Tableau 2 – Entrées en CEP du Réseau EVA par département, Occitanie, 2023
+
+Département\tEntrées 2023\tPart régionale
+Aude (11)\t1 018\t5,88 %
+Haute-Garonne (31)\t4 951\t28,59 %
+Hérault (34)\t3 286\t18,98 %
+Tarn-et-Garonne (82)\t943\t5,45 %
+Total Occitanie\t17 315\t100 %
+"""
+
+
+def test_a_departement_row_is_read_with_its_name_and_its_code_is_no_figure() -> None:
+    from ingest.facts.tables import is_coded_label, is_value_cell
+
+    assert is_coded_label("Aude (11)") and not is_value_cell("Aude (11)")
+    assert is_coded_label("Corse-du-Sud (2A)")
+    assert not is_coded_label("dont femmes (52 %)") and not is_coded_label("Niveau 3 (bac)")
+    assert is_value_cell("529 (46 %)")
+
+
+@pytest.mark.real
+def test_a_departement_gets_its_row_or_is_said_absent(tmp_path_factory) -> None:
+    e = engine_for(tmp_path_factory, {"rapport-2023.txt": DEPARTEMENTS})
+    assert not (e.df["value"] == 82).any()  # « Tarn-et-Garonne (82) »: a code, not a figure
+    aude = e.answer("Combien d'entrées en CEP le Réseau EVA a-t-il enregistrées dans l'Aude en 2023 ?", [])
+    assert 1018 in shown(aude)
+    tarn = e.answer("EVA Tarn-et-Garonne 2023 : entrées ?", [])
+    assert 943 in shown(tarn) and 82 not in shown(tarn)
+    gers = e.answer("Combien d'entrées en CEP dans le Gers en 2023 ?", [])
+    assert gers.intent == "abstain" and "Gers" in gers.text
+    assert gers.figure is None or gers.figure.value is None

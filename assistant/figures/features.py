@@ -69,6 +69,7 @@ FEATURES = (
 # Features of one fact whose value against the best of its list is also a feature (chosen by cross-validation
 # in scripts/fit_figure_ranker.py: +6 points of questions answered at the same wrong rate, 318 questions).
 RELATIVE = ("coverage", "cov_clause", "cov_own", "sim_clause", "sim_sentence")
+PLACES = ("other:", "dep:")  # a region other than the document's, a département: asked, a fact must name it
 _AT = {name: k for k, name in enumerate(FEATURES)}  # column of each feature
 
 # What the question as a whole looks like: these move the score of "none of the candidates".
@@ -258,7 +259,7 @@ class FactView:
         out: list[str] = []
         if q.operators and not set(q.operators) & self.ops[i] and self.ops[i]:
             out.append("operator")
-        wanted_regions = [s for s in q.scopes if s.startswith("other:")]
+        wanted_regions = [s for s in q.scopes if s.startswith(PLACES)]
         if wanted_regions:
             if not set(wanted_regions) & self.scopes[i]:
                 out.append("region")

@@ -142,7 +142,7 @@ class QuestionReader:
                 if has(f, a):
                     skip.update(tokens(a))
         for k, s, e in self.entities.scope_mentions(f):
-            if not k.startswith("other:"):
+            if not k.startswith(("other:", "dep:")):  # a place's name is also what a table row is about
                 skip.update(tokens(f[s:e]))
         weights: dict[str, float] = {}
         for t in tokens(text):

@@ -13,6 +13,17 @@ from assistant.records import Answer, Citation, Figure, FigureCandidate
 from ingest.text import clean_markup
 
 SCOPE_NAMES = {"occitanie": "Occitanie", "national": "niveau national"}
+_SMALL_WORDS = {"et", "de", "du", "des", "la", "le", "les", "sur", "d'"}
+
+
+def place_name(scope: str) -> str:
+    """A region or département key as a name: "dep:tarn-et-garonne" -> "Tarn-et-Garonne"."""
+    key = scope.split(":", 1)[-1]
+    if scope.startswith("other:"):
+        return key.replace("-", " ").title()
+    return "-".join(w if w in _SMALL_WORDS else w.capitalize() for w in key.split("-"))
+
+
 MISSING = {
     "region": "pour ce territoire",
     "year": "pour cette année",
@@ -177,7 +188,7 @@ class Phraser:
             if m == "year" and q.years:
                 parts.append("pour " + ", ".join(map(str, q.years)))
             elif m == "region" and q.scopes:
-                names = [s.split(":", 1)[-1].replace("-", " ").title() for s in q.scopes if s.startswith("other:")]
+                names = [place_name(s) for s in q.scopes if s.startswith(("other:", "dep:"))]
                 parts.append("pour " + ", ".join(names or [SCOPE_NAMES.get(s, s) for s in q.scopes]))
             elif m == "operator" and q.operators:
                 parts.append("pour " + ", ".join(self.operator_names.get(o, o) for o in q.operators))
@@ -192,8 +203,8 @@ class Phraser:
         scope = str(r["scope"])
         if scope in SCOPE_NAMES:
             bits.append(SCOPE_NAMES[scope])
-        elif scope.startswith("other:"):
-            bits.append(scope.split(":", 1)[1].replace("-", " ").title())
+        elif scope.startswith(("other:", "dep:")):
+            bits.append(place_name(scope))
         section = re.sub(r"^[\dIVXA-Ha-h]+\s*[.)]\s*", "", str(r["section"]).split(" › ")[-1]).strip()
         if section:
             bits.append(f"section « {section[:70]} »")

@@ -10,10 +10,9 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold
 
 from assistant import learned
 from assistant.learned import Logistic
@@ -70,7 +69,9 @@ def features(vectors: np.ndarray, signals: np.ndarray, signal_scale: float = SIG
     return np.hstack([vectors, signal_scale * np.atleast_2d(signals)]).astype(np.float32)
 
 
-def _classifier(c: float) -> LogisticRegression:
+def _classifier(c: float) -> Any:
+    from sklearn.linear_model import LogisticRegression  # fitting only: answering never imports scikit-learn
+
     return LogisticRegression(C=c, class_weight="balanced", max_iter=2000)
 
 
@@ -194,6 +195,8 @@ def cross_validate(
     x = features(vectors, signals, signal_scale)
     y = np.asarray(labels, dtype=bool)
     probabilities = np.zeros(len(y), dtype=np.float64)
+    from sklearn.model_selection import StratifiedKFold
+
     for train, test in StratifiedKFold(folds, shuffle=True, random_state=seed).split(x, y):
         model = _classifier(c).fit(x[train], y[train].astype(int))
         probabilities[test] = model.predict_proba(x[test])[:, 1]

@@ -88,11 +88,13 @@ class Entities:
         self.lexicon = lexicon
         self._op_phrases = [(op.id, a) for op in operators.values() for a in op.aliases if a]
         regions = [(f"other:{_region_key(r)}", r) for r in lexicon.other_regions]
+        departements = [(departement_key(d), form) for d in lexicon.departements for form in _spellings(d)]
         self._scope_phrases = (
             [("occitanie", w) for w in _inflected(lexicon.occitanie)]
             + [("regional", w) for w in _inflected(lexicon.regional)]
             + [("national", w) for w in _inflected(lexicon.national)]
             + regions
+            + departements
         )
         self.home = ""  # the region the current document is about: what "régional" means there
 
@@ -128,3 +130,16 @@ class Entities:
 
 def _region_key(name: str) -> str:
     return re.sub(r"[^a-z]+", "-", fold(name)).strip("-")
+
+
+DEPARTEMENT = re.compile(r"^departement (?:du |de la |de l'|des |de )?")
+
+
+def departement_key(name: str) -> str:
+    """The scope key of a département: "dep:haute-garonne" (« département du Lot » -> "dep:lot")."""
+    return "dep:" + _region_key(DEPARTEMENT.sub("", fold(name)))
+
+
+def _spellings(name: str) -> list[str]:
+    """A place name as written with hyphens and with spaces ("haute-garonne", "haute garonne")."""
+    return list(dict.fromkeys([name, name.replace("-", " ")]))

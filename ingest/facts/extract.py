@@ -15,7 +15,15 @@ from ingest.facts.prose import ProseFactsMixin, label_lines
 from ingest.facts.schema import FACT_COLUMNS, typed
 from ingest.facts.store import FactTables
 from ingest.facts.table_facts import TableFactsMixin
-from ingest.facts.tables import FactsFormatError, TableRecord, block_frame, find_blocks, is_value_cell, split_tab
+from ingest.facts.tables import (
+    FactsFormatError,
+    TableRecord,
+    block_frame,
+    find_blocks,
+    is_coded_label,
+    is_value_cell,
+    split_tab,
+)
 from ingest.numbers import Quantity
 from ingest.operators import load_operators
 from ingest.records import content_id
@@ -133,7 +141,11 @@ class _Extractor(TableFactsMixin, ProseFactsMixin):
                 continue
             if li.number in table_lines:
                 # a cell that is a sentence ("2,66 jours par conseiller") reads as prose, each on its own
-                cells = [c for c in split_tab(li.text) if any(ch.isdigit() for ch in c) and not is_value_cell(c)]
+                cells = [
+                    c
+                    for c in split_tab(li.text)
+                    if any(ch.isdigit() for ch in c) and not is_value_cell(c) and not is_coded_label(c)
+                ]
                 if cells:
                     self.prose_facts(name, doc, dataclasses.replace(li, text="\n".join(cells)))
                 continue

@@ -33,6 +33,7 @@ class Lexicon:
     metrics: tuple[int, ...] = ()  # indices of the synonym groups that name what a figure counts
     # words a fact's sentence must hold to answer a unit ("38 ans" answers an age only near "âge")
     unit_evidence: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    departements: tuple[str, ...] = ()  # a département named: a figure there needs a fact about it
 
 
 def _strs(path: Path, data: dict, *keys: str) -> tuple[str, ...]:
@@ -89,4 +90,5 @@ def load_lexicon(knowledge_dir: Path) -> Lexicon:
         synonyms=tuple(synonyms),
         metrics=tuple(metrics),
         unit_evidence=unit_evidence,
+        departements=_strs(path, data, "scope", "departements") if "departements" in data.get("scope", {}) else (),
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-FACTS_VERSION = 15  # bump when extraction changes: it is part of the corpus fingerprint
+FACTS_VERSION = 16  # bump when extraction changes: it is part of the corpus fingerprint
 
 # Declared schemas: the saved tables always have these columns with these dtypes.
 FACT_COLUMNS: dict[str, str] = {
@@ -28,7 +28,7 @@ FACT_COLUMNS: dict[str, str] = {
     "operator": "string",
     "operators": "string",  # comma-separated ids: sentence, table, section
     "operator_source": "string",
-    "scope": "string",  # occitanie, national, other:<region>, or empty
+    "scope": "string",  # occitanie, national, other:<region>, dep:<département>, or empty
     "scopes": "string",
     "scope_source": "string",
     "year": "Int64",

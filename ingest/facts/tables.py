@@ -67,10 +67,26 @@ def is_value_cell(text: str) -> bool:
     qs = [q for q in find_quantities(text) if not (q.unit == "count" and YEAR.fullmatch(q.text))]
     if not qs:
         return False
+    if is_coded_label(text):
+        return False
     rest = text
     for q in reversed(qs):
         rest = rest[: q.start] + rest[q.end :]
     return len(re.findall(r"[A-Za-zÀ-ÿ]{2,}", rest)) <= 1
+
+
+def is_coded_label(text: str) -> bool:
+    """A name with its numbers in brackets only ("Aude (11)", "Hérault (34)"): a row label, its code no figure."""
+    inside = re.findall(r"\(([^)]*)\)", text)
+    outside = re.sub(r"\([^)]*\)", " ", text)
+    return (
+        bool(inside)
+        and all(re.fullmatch(r"\s*\d{1,3}[AB]?\s*", x) for x in inside)
+        and not re.search(r"\d", outside)
+        and bool(re.search(r"[A-Za-zÀ-ÿ]{2,}", outside))
+    )
+
+
 
 
 def split_tab(text: str) -> list[str]:
