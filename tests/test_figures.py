@@ -123,12 +123,18 @@ def test_percent_and_days(engine: FigureEngine) -> None:
 
 
 @pytest.mark.real
-def test_two_values_for_one_thing_are_shown_side_by_side(engine: FigureEngine) -> None:
+def test_two_values_for_one_thing_are_each_shown_with_their_own_source(engine: FigureEngine) -> None:
+    """Two sentences state the area (72 700 and 73 000 km²): the answer is one of them with its sentence
+    when the ranker is sure enough (the adapted model prefers the plain statement, p = 0.80 against a
+    calibrated level of 0.68), else both side by side; never a number from elsewhere."""
     a = engine.answer("Quelle est la superficie de l'Occitanie en km2 ?", [])
-    assert a.figure is not None and a.figure.value is None
-    assert sorted(shown(a)[:2]) == [72700, 73000]
-    assert a.text.startswith("Plusieurs chiffres correspondent")
-    assert len(a.citations) >= 2 and all(c.citation < len(a.citations) for c in a.figure.candidates)
+    assert a.figure is not None
+    if a.figure.value is None:
+        assert sorted(shown(a)[:2]) == [72700, 73000]
+        assert a.text.startswith("Plusieurs chiffres correspondent")
+        assert len(a.citations) >= 2 and all(c.citation < len(a.citations) for c in a.figure.candidates)
+    else:
+        assert a.figure.value in (72700, 73000)
     assert faithful(a.text, [c.quote for c in a.citations], a.question)
 
 

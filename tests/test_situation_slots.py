@@ -79,6 +79,13 @@ def _first(answer) -> str | None:
     [
         ("un gamin de 19 ans, il bosse pas et il est inscrit nulle part", {"mission_locale"}),
         ("27 ans en contrat de professionnalisation", {"reseau_eva"}),
+        ("elle est sourde et voudrait faire une formation mais faudrait adapter les cours", {"cap_emploi"}),
+        ("salarié cadre de 58 ans dans une boite privée", {"apec"}),
+        ("je suis auto-entrepreneur et je veux me reconvertir", {"reseau_eva"}),
+        (
+            "je suis suivie par la mission locale pour mon CEP, j'ai trouvé un CDI, est-ce que je continue avec eux ?",
+            {"mission_locale"},
+        ),
     ],
 )
 def test_situations_in_a_callers_words(real_assistant, text: str, expected: set[str]) -> None:
