@@ -13,6 +13,7 @@ from assistant.errors import KnowledgeError
 from assistant.operators import Operator, load_operators, locate_operator_sources
 from assistant.records import Answer, Citation
 from ingest.corpus import Corpus
+from ingest.facts import load_lexicon as load_figure_lexicon
 from ingest.text import fold
 
 
@@ -143,6 +144,9 @@ class ContactDesk:
         self.kinds = load_contact_kinds(knowledge_dir)
         self.operators, _ = locate_operator_sources(load_operators(knowledge_dir), corpus)  # Router logs the lost
         self.corpus = corpus
+        # "conseil en évolution professionnelle" names the service, not Réseau EVA (alias "évolution professionnelle")
+        generic = sorted((p.replace("'", " ") for p in load_figure_lexicon(knowledge_dir).not_operator), key=len)
+        self._generic = re.compile("|".join(rf"(?<![a-z0-9]){re.escape(p)}(?![a-z0-9])" for p in reversed(generic)))
 
     def asked(self, question: str) -> tuple[list[ContactKind], list[Operator]]:
         """The contact kinds asked for and the operators named (both empty when not a contact question)."""
@@ -151,7 +155,8 @@ class ContactDesk:
             return [], []
         kinds = [k for k in self.kinds if any(_has(f, a) for a in k.ask)]
         kinds = [k for k in kinds if not k.general] or kinds
-        ops = [op for op in self.operators.values() if any(_has(f, a.replace("'", " ")) for a in op.aliases)]
+        named = self._generic.sub(" ", f)
+        ops = [op for op in self.operators.values() if any(_has(named, a.replace("'", " ")) for a in op.aliases)]
         if not kinds and any(asks_where(question, op.aliases) for op in ops):  # « où est … ? »: an address
             kinds = [k for k in self.kinds if k.name == "adresse"]
         return (kinds, ops) if kinds and ops else ([], [])

@@ -230,6 +230,8 @@ class FactView:
         """Facts among `among` that say the same thing as fact i about another year (same words, other numbers):
         the same indicator in the reports of two years."""
         year = self.rows[i].year
+        if pd.isna(year):  # a fact of no known year (a leaflet, a note) has no other year to stand beside
+            return []
         key = self.statement_key(i)
         return [
             j
