@@ -272,7 +272,7 @@ class HybridIndex:
             self.fine.save(folder, "lexical_sentences")
         self.dense.save(folder / "dense.faiss")
         np.save(folder / "units.npy", self.units.astype(np.int32))
-        files = {p.name: _sha256(p) for p in sorted(folder.iterdir()) if p.is_file() and p.name != "manifest.json"}
+        files = {p.name: file_sha256(p) for p in sorted(folder.iterdir()) if p.is_file() and p.name != "manifest.json"}
         manifest = Manifest(
             FORMAT_VERSION,
             self.encoder.name,
@@ -401,7 +401,8 @@ def _text_key(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """Hex SHA-256 of a file, read in 1 MiB blocks."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -421,7 +422,7 @@ def checked_manifest(folder: Path, encoder: Encoder, verify: bool = True) -> Man
     if verify:
         for name, digest in manifest.files.items():
             path = folder / name
-            if not path.exists() or _sha256(path) != digest:
+            if not path.exists() or file_sha256(path) != digest:
                 raise IndexUnavailable(f"Index endommagé : le fichier « {name} » est absent ou modifié.")
     return manifest
 

@@ -50,6 +50,7 @@ import eval_retrieval_bank as ev  # noqa: E402
 
 from index.encoders import ADAPTER_FILE, fingerprint, resolve_model_path  # noqa: E402
 from index.lexical import LexicalIndex  # noqa: E402
+from index.store import file_sha256  # noqa: E402
 from index.units import WHOLE, unit_table  # noqa: E402
 from ingest.corpus import Corpus, load_corpus  # noqa: E402
 from ingest.locate import flat  # noqa: E402
@@ -306,14 +307,6 @@ def lora_tensors(peft_model) -> dict[str, np.ndarray]:
     return out
 
 
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--epochs", type=int, default=2)
@@ -380,9 +373,9 @@ def main() -> None:
     base_folder = Path(resolve_model_path(BASE))
     manifest = {
         "base_model": BASE,
-        "base_fingerprint": {"model.safetensors": sha256(base_folder / "model.safetensors")},
-        "adapter_sha256": sha256(adapter),
-        "data": {str(p.relative_to(ROOT)): sha256(p) for p in sorted((ROOT / bank.BANK).glob("*.jsonl"))},
+        "base_fingerprint": {"model.safetensors": file_sha256(base_folder / "model.safetensors")},
+        "adapter_sha256": file_sha256(adapter),
+        "data": {str(p.relative_to(ROOT)): file_sha256(p) for p in sorted((ROOT / bank.BANK).glob("*.jsonl"))},
         "corpus": corpus.fingerprint,
         "seed": SEED,
         "r": R,
