@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from assistant.app.browser import CHROMIUM, ask, chromium, rerun_after, serve_app, wait_idle, wait_ready
-from assistant.settings import KNOWLEDGE_DIR, PROJECT_ROOT
+from assistant.app.browser import CHROMIUM, app_env, ask, chromium, rerun_after, serve_app, wait_idle, wait_ready
+from assistant.settings import PROJECT_ROOT
 
 pytestmark = pytest.mark.browser
 
@@ -21,20 +21,6 @@ if not CHROMIUM.exists():
     pytest.skip("/usr/bin/chromium absent (apt-get install chromium)", allow_module_level=True)
 pytest.importorskip("playwright.sync_api")
 from playwright.sync_api import expect  # noqa: E402
-
-
-def app_env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    """Settings for an app served in a test: a copy of the corpus, the fake encoder, temp folders."""
-    corpus = tmp_path / "documents"
-    shutil.copytree(KNOWLEDGE_DIR / "documents", corpus)
-    return {
-        "CEP_MODEL": "hash-fake",
-        "CEP_CORPUS_DIR": str(corpus),
-        "CEP_INDEX_DIR": str(tmp_path / "index"),
-        "CEP_DATA_DIR": str(tmp_path / "data"),
-        "CEP_KIOSK": "0",
-        **extra,
-    }
 
 
 def press_until(page: Any, button: str, shown: str, tries: int = 3) -> None:

@@ -11,14 +11,12 @@ checked against the English Streamlit writes.
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from assistant.app.browser import CHROMIUM, ask, chromium, rerun_after, serve_app, wait_idle, wait_ready
-from assistant.settings import KNOWLEDGE_DIR
+from assistant.app.browser import CHROMIUM, app_env, ask, chromium, rerun_after, serve_app, wait_idle, wait_ready
 
 pytestmark = pytest.mark.browser
 
@@ -132,18 +130,6 @@ def assert_french(page: Any, where: str) -> None:
     assert not page.locator('[data-testid="stMainMenu"]').is_visible(), f"{where}: Streamlit's main menu"
 
 
-def app_env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    """Settings for an app served in a test: a copy of the corpus, the fake encoder, temp folders."""
-    corpus = tmp_path / "documents"
-    shutil.copytree(KNOWLEDGE_DIR / "documents", corpus)
-    return {
-        "CEP_MODEL": "hash-fake",
-        "CEP_CORPUS_DIR": str(corpus),
-        "CEP_INDEX_DIR": str(tmp_path / "index"),
-        "CEP_DATA_DIR": str(tmp_path / "data"),
-        "CEP_KIOSK": "0",
-        **extra,
-    }
 
 
 def drawn_after(locator: Any) -> str:

@@ -3,14 +3,13 @@ of every situation path, the pending question or the newest answer's first opera
 
 from __future__ import annotations
 
-import shutil
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from assistant.app.browser import _RAN, _WATCH_RUNS, CHROMIUM, chromium, serve_app, wait_idle, wait_ready
+from assistant.app.browser import CHROMIUM, RAN, WATCH_RUNS, app_env, chromium, serve_app, wait_idle, wait_ready
 from assistant.app.kiosk import choose, load_kiosk, paths, question_of, start
 from assistant.settings import KNOWLEDGE_DIR
 
@@ -23,17 +22,6 @@ pytest.importorskip("playwright.sync_api")
 SCREENS = {"portrait": (1080, 1920), "paysage": (1920, 1080)}
 
 
-def app_env(tmp_path: Path) -> dict[str, str]:
-    """A copy of the corpus, the fake encoder, temp folders; the kiosk preview (?kiosk=1)."""
-    corpus = tmp_path / "documents"
-    shutil.copytree(KNOWLEDGE_DIR / "documents", corpus)
-    return {
-        "CEP_MODEL": "hash-fake",
-        "CEP_CORPUS_DIR": str(corpus),
-        "CEP_INDEX_DIR": str(tmp_path / "index"),
-        "CEP_DATA_DIR": str(tmp_path / "data"),
-        "CEP_KIOSK": "0",
-    }
 
 
 def taps() -> list[list[str]]:
@@ -75,11 +63,11 @@ def focus_in_view(page: Any, pending: bool) -> tuple[bool, str]:
 def tap(pages: list[Any], label: str, area: str) -> None:
     """Taps the same button on every screen, then waits for each app run (the runs overlap: one server)."""
     for page in pages:
-        page.evaluate(_WATCH_RUNS)
+        page.evaluate(WATCH_RUNS)
         page.locator(area).get_by_role("button", name=label, exact=True).click()
     for page in pages:  # as rerun_after: a run seen, or the app idle when it was too quick to be seen
         try:
-            page.wait_for_function(_RAN, timeout=15_000)
+            page.wait_for_function(RAN, timeout=15_000)
         except Exception:  # playwright's TimeoutError
             wait_idle(page)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -14,7 +15,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from assistant.settings import PROJECT_ROOT
+from assistant.settings import KNOWLEDGE_DIR, PROJECT_ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -27,6 +28,20 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+
+def app_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """Settings for an app served in a test: a copy of the corpus, the fake encoder, temp folders, no kiosk."""
+    corpus = tmp_path / "documents"
+    shutil.copytree(KNOWLEDGE_DIR / "documents", corpus)
+    return {
+        "CEP_MODEL": "hash-fake",
+        "CEP_CORPUS_DIR": str(corpus),
+        "CEP_INDEX_DIR": str(tmp_path / "index"),
+        "CEP_DATA_DIR": str(tmp_path / "data"),
+        "CEP_KIOSK": "0",
+        **extra,
+    }
 
 
 def free_port() -> int:
@@ -122,7 +137,7 @@ def wait_idle(page: Any, timeout_ms: int = 60_000) -> None:
     )
 
 
-_WATCH_RUNS = """() => {
+WATCH_RUNS = """() => {
   const app = document.querySelector('[data-testid="stApp"]');
   window.__cepRuns = 0;
   if (app && !window.__cepObserver) {
@@ -132,7 +147,7 @@ _WATCH_RUNS = """() => {
     window.__cepObserver.observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
   }
 }"""
-_RAN = """() => window.__cepRuns > 0
+RAN = """() => window.__cepRuns > 0
   && document.querySelector('[data-testid="stApp"]').getAttribute('data-test-script-state') === 'notRunning'"""
 
 
@@ -143,10 +158,10 @@ def rerun_after(page: Any, action: Callable[[], Any], timeout_ms: int = 15_000) 
     for a change. When the browser was too busy to render the "running" state (two updates drawn as
     one), the wait ends after `timeout_ms` once the app is idle: the run is over by then.
     """
-    page.evaluate(_WATCH_RUNS)
+    page.evaluate(WATCH_RUNS)
     action()
     try:
-        page.wait_for_function(_RAN, timeout=timeout_ms)
+        page.wait_for_function(RAN, timeout=timeout_ms)
     except Exception:  # playwright's TimeoutError: no state change seen
         wait_idle(page)
 
