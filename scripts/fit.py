@@ -144,8 +144,10 @@ def fit_situation_slots() -> str:
     writer c reported (totals only), each slot's sure level calibrated out of fold."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold
+    from threadpoolctl import threadpool_limits
 
     from assistant.routing import Router
+    from assistant.routing.cues import Cues
     from assistant.routing.slots import (
         LEVEL_ACCURACY,
         MODEL,
@@ -170,7 +172,7 @@ def fit_situation_slots() -> str:
     train = [b for b in bank if b.writer != SEALED]
     sealed = [b for b in bank if b.writer == SEALED]
 
-    fitted = vectorizers()
+    fitted = vectorizers(Cues.load(KNOWLEDGE))
     for v in fitted:
         v.fit([r.text for r in train])
 
@@ -181,6 +183,8 @@ def fit_situation_slots() -> str:
         return features(vectors, lexical, texts, fitted)
 
     x, xs = matrix(train), matrix(sealed)
+    # One BLAS thread: two refits differed in a 9th decimal (summation order), so one run in ~2 wrote another file.
+    one_thread = threadpool_limits(1)
     sits = [router.extract(r.text) for r in train]
     sits_sealed = [router.extract(r.text) for r in sealed]
     params: dict = {"ngrams": learned.tfidf_params(fitted), "slots": {}}
@@ -236,6 +240,7 @@ def fit_situation_slots() -> str:
         "slots": manifest_cv,
     }
     learned.save(KNOWLEDGE / MODEL, manifest, params)
+    one_thread.restore_original_limits()
     return f"situation_slots: train {len(train)}, sealed {len(sealed)}\n" + "\n".join(report)
 
 

@@ -23,6 +23,7 @@ import numpy as np
 from assistant import learned
 from assistant.errors import KnowledgeError
 from assistant.records import OPERATOR_IDS
+from assistant.routing.cues import Cues
 from assistant.routing.situation import NO_OPERATOR, STATUSES, Situation, with_fields
 from ingest.text import fold
 
@@ -30,8 +31,14 @@ log = logging.getLogger(__name__)
 
 SLOTS: dict[str, tuple[str, ...]] = {
     "status": (
-        "salarie_prive", "alternance", "agent_public", "independant", "demandeur_emploi",
-        "sans_emploi_non_inscrit", "etudiant", "inconnu",
+        "salarie_prive",
+        "alternance",
+        "agent_public",
+        "independant",
+        "demandeur_emploi",
+        "sans_emploi_non_inscrit",
+        "etudiant",
+        "inconnu",
     ),
     "age_band": ("moins_26", "26_plus", "inconnu"),
     "cadre": ("oui", "non", "inconnu"),
@@ -95,10 +102,20 @@ def lexicon_features(sit: Situation) -> np.ndarray:
     k = len(STATUSES)
     lo, hi = sit.interval("age")
     flags = [
-        hi <= 25, lo >= 26, sit.cadre is True, sit.cadre is False, sit.young_graduate is True,
-        sit.disability is True, sit.disability is False, sit.disability_impact is True,
-        sit.disability_impact is False, sit.inaptitude_risk is True, sit.registered_pe is True,
-        sit.registered_pe is False, "social" in sit.needs, sit.current_operator == NO_OPERATOR,
+        hi <= 25,
+        lo >= 26,
+        sit.cadre is True,
+        sit.cadre is False,
+        sit.young_graduate is True,
+        sit.disability is True,
+        sit.disability is False,
+        sit.disability_impact is True,
+        sit.disability_impact is False,
+        sit.inaptitude_risk is True,
+        sit.registered_pe is True,
+        sit.registered_pe is False,
+        "social" in sit.needs,
+        sit.current_operator == NO_OPERATOR,
     ]
     f[k : k + 14] = flags
     if sit.current_operator in OPERATOR_IDS:
@@ -106,15 +123,17 @@ def lexicon_features(sit: Situation) -> np.ndarray:
     return f
 
 
-def vectorizers():
-    """Character n-grams (typos, SMS spelling, « bosse pas ») and words of the folded text, TF-IDF weighted.
-    Capped vocabularies keep the saved model small (a few MB)."""
+def vectorizers(cues: Cues):
+    """Character n-grams (typos, SMS spelling, « bosse pas ») and words of the folded text, and the gender cues
+    (assistant/routing/cues.py), TF-IDF weighted. Capped vocabularies keep the saved model small (a few MB)."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     return (
-        TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), preprocessor=fold, sublinear_tf=True, min_df=3,
-                        max_features=4000),
+        TfidfVectorizer(
+            analyzer="char_wb", ngram_range=(2, 4), preprocessor=fold, sublinear_tf=True, min_df=3, max_features=4000
+        ),
         TfidfVectorizer(preprocessor=fold, ngram_range=(1, 2), sublinear_tf=True, min_df=2, max_features=2000),
+        TfidfVectorizer(analyzer=cues.tokens, sublinear_tf=True, min_df=2),
     )
 
 
@@ -150,7 +169,7 @@ def lexicon_slot(name: str, sit: Situation) -> str | None:
 
 
 def features(vectors: np.ndarray, lexical: np.ndarray, texts: list[str], fitted: tuple) -> Any:
-    """One row per text: its embedding, the extractor's reading, its n-grams (sparse)."""
+    """One row per text: its embedding, the extractor's reading, its n-grams and gender cues (sparse)."""
     from scipy.sparse import csr_matrix, hstack
 
     dense = np.hstack([np.atleast_2d(vectors), np.atleast_2d(lexical)]).astype(np.float64)
@@ -232,11 +251,15 @@ class SlotReader:
         if manifest.get("model") != fingerprint:
             return None
         try:
-            fitted = learned.restore_tfidf(vectorizers(), params["ngrams"])
+            fitted = learned.restore_tfidf(vectorizers(Cues.load(knowledge_dir)), params["ngrams"])
             slots = {
                 name: Slot(
-                    name, tuple(p["classes"]), np.asarray(p["coef"]), np.asarray(p["intercept"]),
-                    p["level_fill"], p["level_override"],
+                    name,
+                    tuple(p["classes"]),
+                    np.asarray(p["coef"]),
+                    np.asarray(p["intercept"]),
+                    p["level_fill"],
+                    p["level_override"],
                 )
                 for name, p in params["slots"].items()
             }
@@ -298,4 +321,3 @@ def merge(sit: Situation, reading: Reading) -> Situation:
     if reading.get("besoins_sociaux") == "oui":
         facts["needs"] = sit.needs | {"social"}
     return with_fields(sit, **facts) if facts else sit
-
