@@ -116,7 +116,8 @@ def _unit_of(m: re.Match[str]) -> str:
 # Digits that name rather than count: "Covid-19", "SPH-3" (a word, a hyphen, digits), a date or a time
 # ("13/02/2019", "09:00", "07.04.22"), a phone number or a code written with a leading zero ("01", "05 61").
 _NAMING_BEFORE = re.compile(r"[^\W\d_]-$")
-_NAMING_AFTER = re.compile(r"/\d{1,2}/\d|:\d{2}|\.\d{2}\.\d")
+_NAMING_AFTER = re.compile(rf"/\d{{1,2}}/\d|:\d{{2}}|\.\d{{2}}\.\d|{_SP}?h{_SP}?\d{{2}}\b")  # "12 h 30": a time
+_CLOCK_BEFORE = re.compile(rf"\d{_SP}?h{_SP}?$")  # the minutes of "12 h 30"
 _LEADING_ZERO = re.compile(r"0\d")
 _PHONE = re.compile(rf"(?<!\d)0\d(?:[{SPACES}.-]?\d{{2}}){{4}}(?!\d)")
 
@@ -126,6 +127,8 @@ def _names_something(text: str, m: re.Match[str]) -> bool:
     if _NAMING_BEFORE.search(text[max(0, start - 2) : start + (1 if m.group("sign") else 0)]):
         return True
     if _NAMING_AFTER.match(text, m.end("num")) or text[max(0, start - 1) : start] == ":":
+        return True
+    if _CLOCK_BEFORE.search(text[max(0, start - 6) : start]):
         return True
     return bool(_LEADING_ZERO.match(m.group("num")))
 

@@ -358,3 +358,79 @@ def test_a_departement_gets_its_row_or_is_said_absent(tmp_path_factory) -> None:
     gers = e.answer("Combien d'entrées en CEP dans le Gers en 2023 ?", [])
     assert gers.intent == "abstain" and "Gers" in gers.text
     assert gers.figure is None or gers.figure.value is None
+
+
+TABLES_2023 = """Rapport 2023 de suivi du CEP en Occitanie
+
+I. Activité
+
+Tableau 1 – Nombre d'entrées en CEP par opérateur, Occitanie, 2022 et 2023
+
+\tOccitanie 2022\tOccitanie 2023
+Réseau EVA\t15 842\t17 315
+APEC\t6 712\t7 046
+Total\t22 554\t24 361
+
+En 2023, en Occitanie, le Réseau EVA a enregistré **17 315 entrées en CEP**, contre 15 842 en 2022.
+
+En 2023, l'APEC a enregistré 7 046 entrées en CEP, soit une hausse de 4,98 % par rapport à 2022.
+
+Tableau 2 – Durée moyenne d'accompagnement par opérateur, Occitanie
+
+Opérateur\tDurée moyenne 2023 (jours)
+Réseau EVA\t104
+APEC\t112
+
+Du 6 au 26 mars 2023, la campagne radio a représenté 1 260 spots. La permanence est ouverte jusqu'à 12 h 30.
+"""
+
+
+@pytest.fixture(scope="module")
+def tables_2023(tmp_path_factory) -> FigureEngine:
+    return engine_for(tmp_path_factory, {"rapport-2023.txt": TABLES_2023})
+
+
+def test_kinds_of_numbers_from_tables_and_dates() -> None:
+    """A cell takes the unit its column gives in parentheses; a date's first day and a time are no facts."""
+    from ingest.facts.table_facts import header_unit
+
+    assert [header_unit(h) for h in ("Durée moyenne 2023 (jours)", "Budget (en €)", "Part (%)", "Gard (30)")] == [
+        "days",
+        "eur",
+        "percent",
+        None,
+    ]
+    folder_doc = {"r.txt": TABLES_2023}
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, text in folder_doc.items():
+            (Path(tmp) / name).write_text(text, encoding="utf-8")
+        facts = extract_facts(load_corpus(Path(tmp)), KNOWLEDGE_DIR).facts
+    durations = facts[facts["column"].str.contains("Durée", na=False)]
+    assert sorted(zip(durations["value"], durations["unit"], strict=True)) == [(104.0, "days"), (112.0, "days")]
+    assert 6.0 not in set(facts["value"]) and 30.0 not in set(facts["value"])
+
+
+@pytest.mark.real
+def test_totals_changes_and_the_year_asked(tables_2023: FigureEngine) -> None:
+    """A total asked gets the total row, a change the number stating it, a year the figure of that year."""
+    ask = tables_2023.answer
+    assert (
+        shown(ask("Combien d'entrées en CEP au total, tous opérateurs confondus, en Occitanie en 2023 ?", []))[0]
+        == 24361
+    )
+    assert (
+        shown(ask("Combien d'entrées en CEP le Réseau EVA a-t-il enregistrées en Occitanie en 2022 ?", []))[0] == 15842
+    )
+    assert shown(ask("De combien les entrées en CEP de l'APEC ont-elles augmenté en 2023 ?", []))[0] == 4.98
+    assert shown(ask("Durée moyenne d'accompagnement à l'APEC en 2023, en jours ?", []))[0] == 112
+
+
+@pytest.mark.real
+def test_a_departement_not_covered_is_said_and_the_region_shown_as_such(tables_2023: FigureEngine) -> None:
+    """No fact about the Gard: the answer says so and shows the regional figures as figures of elsewhere."""
+    a = tables_2023.answer("Combien d'entrées en CEP dans le Gard en 2023 ?", [])
+    assert a.intent == "abstain" and a.figure is not None and a.figure.value is None
+    assert a.text.startswith("Les documents ne donnent pas ce chiffre pour Gard")
+    assert "Pour comparaison, ailleurs" in a.text and 24361 in shown(a)

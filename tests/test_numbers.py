@@ -74,6 +74,8 @@ def test_digits_that_name_are_not_quantities() -> None:
         "05.61.22.33.44",
         "le 13/02/2019 à 09:00",
         "07.04.22",
+        "ouvert jusqu'à 12 h 30",
+        "le 12h30",
     ):
         assert find_quantities(text) == [], text
     assert [q.value for q in find_quantities("de 16-25 ans, soit -12 % et 0,7 % par an")] == [16, 25, -12, 0.7]

@@ -5,12 +5,13 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from assistant.errors import KnowledgeError
-from assistant.figures.decide import Decision, decide
+from assistant.figures.decide import MAX_SHOWN, Choice, Decision, decide
 from assistant.figures.detect import FigureQuestionDetector
 from assistant.figures.features import Candidates, FactView
 from assistant.figures.parse import Query, QuestionReader
@@ -110,8 +111,21 @@ class FigureEngine:
     def decide(self, cands: Candidates, q: Query | None = None) -> Decision:
         values = [self.values[i] for i in cands.rows]
         if q is not None and not q.years:
-            return decide(self.ranker, cands, values, lambda i: self.view.same_statement_other_year(i, cands.rows))
-        return decide(self.ranker, cands, values)
+            d = decide(self.ranker, cands, values, lambda i: self.view.same_statement_other_year(i, cands.rows))
+        else:
+            d = decide(self.ranker, cands, values)
+        return d
+
+    def elsewhere(self, q: Query, d: Decision, hits: list[Hit], qvec) -> Decision:
+        """A place asked (a département, another region) that no fact covers: the same question without the place
+        gives the figures shown beside, as figures of elsewhere (probability 0), never as answers."""
+        places = [s for s in q.scopes if s.startswith(("dep:", "other:"))]
+        if d.kind != "absent" or d.choices or "region" not in d.missing or not places:
+            return d
+        wider = replace(q, scopes=[s for s in q.scopes if s not in places])
+        found = self.decide(self.candidates(wider, hits, qvec), wider)
+        near = [Choice(c.value, 0.0, c.fact) for c in found.choices if found.kind != "absent"][:MAX_SHOWN]
+        return replace(d, choices=near)
 
     def answer(self, question: str, hits: list[Hit], query: Query | None = None, qvec=None) -> Answer:
         """A cited figure, the candidates with their context, or an honest "not in the documents"."""
@@ -121,7 +135,7 @@ class FigureEngine:
             return Answer(question, "abstain", ASK_WHICH, message=ASK_WHICH, query=q)
         if qvec is None:
             qvec = self.query_vector(question)
-        decision = self.decide(self.candidates(q, hits, qvec), q)
+        decision = self.elsewhere(q, self.decide(self.candidates(q, hits, qvec), q), hits, qvec)
         answer = self.phraser.answer(q, decision)
         answer.question = question
         answer.query = q

@@ -160,8 +160,10 @@ class FactView:
         self.nearby_years = [set(years_in(f"{self.around[i]} {r.context}")) for i, r in enumerate(self.rows)]
         self.metrics = [reader.metrics_in(str(r.near)) for r in self.rows]
         self.sent_metrics = [reader.metrics_in(f"{r.sentence} {self.around[i]}") for i, r in enumerate(self.rows)]
+        # a caption's first line is the table's title; the paragraph above it may name other metrics
+        # ("les entrées, et non les bénéficiaires")
         self.caption_metrics = [
-            reader.metrics_in(str(r.caption)) if r.kind == "table" else frozenset() for r in self.rows
+            reader.metrics_in(str(r.caption).split(" / ")[0]) if r.kind == "table" else frozenset() for r in self.rows
         ]
         known = [int(y) for y in facts["year"].dropna()]
         self.newest_year = max(known) if known else None
@@ -209,6 +211,19 @@ class FactView:
         self.a_no_ops = np.array([not ops for ops in self.ops])
         self.a_other_region = np.array([any(x.startswith("other:") for x in sc) for sc in self.scopes])
         self.a_line_key = [(str(r.document), int(r.line)) for r in self.rows]
+        lex = self.reader.lexicon
+        own_words = [
+            fold(clean_markup(f"{r.row_label} {r.column}" if r.kind == "table" else str(r.near))) for r in self.rows
+        ]
+        self.a_total = np.array([any(has(t, w) for w in lex.totals) for t in own_words])
+        # a change is stated before its number or right after it ("une baisse de 3,78 %", "3,78 % de hausse"),
+        # not by a clause that goes on past it ("162 517 sont entrés en CEP, soit une baisse de …")
+        self.a_change = np.array(
+            [
+                bool(r.value) and (_signed(r) or any(has(t, w) for w in lex.changes))
+                for r, t in zip(self.rows, map(_change_window, self.rows, own_words), strict=True)
+            ]
+        )
 
     def member(self, sets: list[set[Any]], wanted: set[Any], rows: list[int]) -> np.ndarray:
         """For each of `rows`: whether its set in `sets` meets `wanted`."""
@@ -296,6 +311,7 @@ class FactView:
                 broken.append((i, v))
             else:
                 rows.append(i)
+        rows = self.of_kind_asked(q, rows)
         sims = None
         if qvec is not None and self.vectors is not None and rows:
             sims = self.vectors[rows] @ qvec  # (n, 3): cosines on normalized vectors
@@ -303,6 +319,21 @@ class FactView:
         cover = self._coverage(q, [i for i, _ in broken])
         blocked = sorted(((i, v, float(c)) for (i, v), c in zip(broken, cover, strict=True)), key=lambda b: -b[2])[:20]
         return Candidates(rows, X, question_features(X, blocked[0][2] if blocked else 0.0), blocked)
+
+    def of_kind_asked(self, q: Query, rows: list[int]) -> list[int]:
+        """A total asked with no operator named is answered by the totals among the candidates (those of no single
+        operator first), a change asked by the numbers stating a change; the others are no candidates. When no
+        candidate is of that kind, the question gets the candidates as they are (and the ranker decides)."""
+        if q.change:  # "évolution … tous opérateurs confondus": the change of the total, not the total
+            rows = [i for i in rows if self.a_change[i]] or rows
+        if q.total and not q.operators:
+            totals = [i for i in rows if self.a_total[i]]
+            rows = [i for i in totals if not self.ops[i]] or totals or rows
+        if len(q.years) == 1 and any(self.a_year[i] == q.years[0] for i in rows):
+            # a figure of another year is no answer when the documents give the one asked (a fact of no known
+            # year may still be of it)
+            rows = [i for i in rows if self.a_year[i] == q.years[0] or np.isnan(self.a_year[i])]
+        return rows
 
     def _coverage(self, q: Query, rows: list[int]) -> np.ndarray:
         """Graded share of the question's words around each fact, without synonyms (the first feature alone)."""
@@ -453,6 +484,21 @@ def with_relative(X: np.ndarray) -> np.ndarray:
             X[:, f["rel_" + name]] = X[:, f[name]] - X[:, f[name]].max()
         X[:, f["coverage_retrieved"]] = X[:, f["coverage"]] * X[:, f["retrieved"]]
     return X
+
+
+def _signed(r: Any) -> bool:
+    """A number written with its sign ("+ 21.33 %", "- 0,23 %") states a change."""
+    return float(r.value) < 0 or str(r.number_text).lstrip().startswith(("+", "-", "−"))
+
+
+def _change_window(r: Any, own: str) -> str:
+    """The words of a fact that may state a change: a table cell's row and column, or a clause up to three words
+    after its number."""
+    if r.kind == "table":
+        return own
+    number = fold(clean_markup(str(r.number_text)))
+    at = own.find(number)
+    return own if at < 0 else " ".join([own[:at], *own[at:].split()[:4]])
 
 
 def counted_after(sentence: str, number_text: str) -> str:

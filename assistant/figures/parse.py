@@ -60,6 +60,8 @@ class Query:
     metrics: frozenset[int] = frozenset()  # metric groups the question names (lexicon, metric = true)
     asked_object: str = ""  # stem of what a count question counts ("combien d'agences" -> agenc)
     numbers: tuple[str, ...] = ()  # numbers the question states, years aside ("44 à 54 ans", "niveau 4", "7 sur 10")
+    total: bool = False  # a total is asked ("au total", "tous opérateurs confondus")
+    change: bool = False  # a change is asked ("de combien ont-elles baissé ?")
 
     def slots(self) -> dict[str, list]:
         """The slots a follow-up may change: years, operators, scopes."""
@@ -170,6 +172,8 @@ class QuestionReader:
             self.metrics_in(text),
             asked_object(text) if unit in (None, "count") else "",
             stated_numbers(text, years),
+            any(has(f, w) for w in self.lexicon.totals),
+            any(has(f, w) for w in self.lexicon.changes),
         )
 
     def _expand_acronyms(self, text: str, weights: dict[str, float], expansions: dict[str, str]) -> None:

@@ -84,11 +84,12 @@ class Phraser:
         r = self.df.iloc[c.fact]
         fig = self.figure(c.fact)
         citations = [self.citation(c.fact)] + [self.citation(i) for i in c.corroborating]
-        text = restate(r)
+        citations[1:1] = self._cell(r, citations[0])  # before the check: a row's cells run together for it
         quotes = [x.quote for x in citations]
-        if not faithful(text, quotes, q.text):
-            text = fig.display + "." if faithful(fig.display, quotes, q.text) else str(r["number_text"]) + "."
-        citations[1:1] = self._cell(r, citations[0])
+        text = next(
+            (t for t in (restate(r, with_year=True), restate(r)) if faithful(t, quotes, q.text)),
+            fig.display + "." if faithful(fig.display, quotes, q.text) else str(r["number_text"]) + ".",
+        )
         fig = Figure(**{**fig.__dict__, "probability": round(c.probability, 3)})
         return Answer(question=q.text, intent="figure", text=text, citations=citations, figure=fig)
 
@@ -178,7 +179,8 @@ class Phraser:
         fig = None
         if d.choices:
             cands, citations, lines = self._candidates(q, d.choices)
-            text += " Chiffres les plus proches, à titre de piste :\n" + "\n".join(lines)
+            lead = "Pour comparaison, ailleurs" if d.choices[0].probability == 0 else "Chiffres les plus proches"
+            text += f" {lead}, à titre de piste :\n" + "\n".join(lines)
             fig = Figure(value=None, display="", unit=cands[0].unit, label="", candidates=cands)
         return Answer(question=q.text, intent="abstain", text=text, citations=citations, figure=fig)
 
@@ -226,11 +228,13 @@ def clause_of(r: pd.Series) -> str:
     return near if len(near) <= 200 else clip(clean_markup(str(r["sentence"])), str(r["number_text"]))
 
 
-def restate(r: pd.Series) -> str:
-    """The number in context, restating the source: its sentence (trimmed) or its table row."""
+def restate(r: pd.Series, with_year: bool = False) -> str:
+    """The number in context, restating the source: its sentence (trimmed) or its table row (with its territory,
+    and its year when asked: a row of a table by year does not say it)."""
     if r["kind"] == "table":
         label = clause_of(r)
-        where = SCOPE_NAMES.get(str(r["scope"]), "")
+        year = str(int(r["year"])) if with_year and not pd.isna(r["year"]) and str(int(r["year"])) not in label else ""
+        where = ", ".join(x for x in (SCOPE_NAMES.get(str(r["scope"]), ""), year) if x)
         return f"{label} : {r['display']}{f' ({where})' if where else ''}.".strip()
     sentence = clean_markup(str(r["sentence"])).strip(" -•✓*")
     text = sentence if len(sentence) <= 260 else clip(sentence, str(r["number_text"]))

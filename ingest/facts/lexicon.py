@@ -34,6 +34,8 @@ class Lexicon:
     # words a fact's sentence must hold to answer a unit ("38 ans" answers an age only near "âge")
     unit_evidence: dict[str, tuple[str, ...]] = field(default_factory=dict)
     departements: tuple[str, ...] = ()  # a département named: a figure there needs a fact about it
+    totals: tuple[str, ...] = ()  # words asking (in a question) or stating (near a number) a total
+    changes: tuple[str, ...] = ()  # words asking or stating a change ("baisse", "progression")
 
 
 def _strs(path: Path, data: dict, *keys: str) -> tuple[str, ...]:
@@ -91,4 +93,14 @@ def load_lexicon(knowledge_dir: Path) -> Lexicon:
         metrics=tuple(metrics),
         unit_evidence=unit_evidence,
         departements=_strs(path, data, "scope", "departements") if "departements" in data.get("scope", {}) else (),
+        totals=_optional(path, data, "question", "total"),
+        changes=_optional(path, data, "question", "change"),
     )
+
+
+def _optional(path: Path, data: dict, *keys: str) -> tuple[str, ...]:
+    """A list of words that a lexicon may leave out (an older file): empty when absent."""
+    node: object = data
+    for k in keys[:-1]:
+        node = node.get(k, {}) if isinstance(node, dict) else {}
+    return _strs(path, data, *keys) if isinstance(node, dict) and keys[-1] in node else ()

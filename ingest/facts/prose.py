@@ -15,7 +15,9 @@ from ingest.text import clean_markup, fold, sentences
 CLAUSE_SPAN = 120
 
 # Words before a year that make it the reference of a comparison, not the year the number is about.
-_COMPARED_YEAR = re.compile(r"(?:comme en|qu'en|qu en|par rapport a(?: l'annee)?|rapport a|contre|vs\.?|depuis)\s*$")
+_COMPARED_YEAR = re.compile(
+    r"(?:comme en|qu'en|qu en|par rapport a(?: l'annee)?|rapport a|contre|vs\.?|depuis|idem en|meme qu'en)\s*$"
+)
 
 
 class ProseFactsMixin:
@@ -96,7 +98,7 @@ class ProseFactsMixin:
                     scope=scope,
                     scopes=scopes or ([scope] if scope else []),
                     scope_source=scope_src,
-                    years=list(dict.fromkeys([*self._nearest_years(sent, q, years), *default_years])),
+                    years=list(dict.fromkeys([*self._nearest_years(sent, q, years, default_years), *default_years])),
                     year_source=year_src,
                     table="",
                     row_label="",
@@ -124,6 +126,8 @@ class ProseFactsMixin:
             return False  # a range "25-44 ans", a date "01/02"
         if re.search(r"\bentre\s*$", before) and re.match(r"^\s*(?:et|a)\s+\d", after):
             return False
+        if re.search(r"\b(?:du|de|des)\s*$", before) and re.match(r"^\s*(?:au|aux|a)\s+\d", after):
+            return False  # the first bound of a range: "du 6 au 26 mars", "de 9 à 12 mois"
         if re.match(r"^\s*(?:a|et)\s+\d+\s*ans\b", after):
             return False  # the lower bound of an age range: "jeunes de 16 à 25 ans" counts no one
         if re.search(r"\bentre\s+\d+\s+(?:et|a)\s*$", before) or re.search(r"\bde\s+\d+\s+a\s*$", before):
@@ -198,8 +202,9 @@ class ProseFactsMixin:
         ordered = sorted(mentions, key=lambda m: min(abs(m[1] - pos), abs(m[2] - pos)))
         return list(dict.fromkeys(k for k, _, _ in ordered))
 
-    def _nearest_years(self, sent: str, q: Quantity, years: list[int]) -> list[int]:
-        """Years of the sentence, nearest first; a year of comparison ("comme en 2020") comes last."""
+    def _nearest_years(self, sent: str, q: Quantity, years: list[int], default: list[int] = ()) -> list[int]:
+        """Years of the sentence, nearest first; a year of comparison ("comme en 2020", "idem en 2020") or of another
+        number ("13 jours contre 16 en 2020") comes after the section's or document's (`default`)."""
         found = [(int(m.group()), m.start()) for m in YEAR.finditer(sent)]
         if not found:
             return years
@@ -207,8 +212,17 @@ class ProseFactsMixin:
         def compared(start: int) -> bool:
             return bool(_COMPARED_YEAR.search(fold(sent[max(0, start - 25) : start])))
 
-        found.sort(key=lambda ym: (compared(ym[1]), abs(ym[1] - q.start)))
-        return list(dict.fromkeys(y for y, _ in found))
+        # "En 2023, … 17 315 entrées, contre 15 842 en 2022": a year with another number between it and this one
+        # is that number's year
+        others = [x.start for x in find_quantities(sent) if x.start != q.start and not YEAR.fullmatch(x.number)]
+
+        def claimed(start: int) -> bool:
+            lo, hi = sorted((q.start, start))
+            return any(lo < o < hi for o in others)
+
+        found.sort(key=lambda ym: (compared(ym[1]), claimed(ym[1]), abs(ym[1] - q.start)))
+        own = [y for y, at in found if not compared(at) and not claimed(at)]
+        return list(dict.fromkeys([*own, *default, *(y for y, _ in found)]))
 
 
 def _own_before(before: str, has_previous: bool, has_siblings: bool = False, after: str = "") -> str:

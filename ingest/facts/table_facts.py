@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import replace
 
 from ingest.facts.entities import YEAR, Context, Entities, years_in
 from ingest.facts.lexicon import Lexicon
@@ -84,6 +85,8 @@ class TableFactsMixin:
                 for q in find_quantities(c):
                     if YEAR.fullmatch(q.text) and q.unit == "count":
                         continue
+                    if q.unit == "count" and q.denominator is None:  # "104" under "Durée … (jours)"
+                        q = replace(q, unit=header_unit(column) or header_unit(row_label) or "count")
                     own_op = bool(self.entities.operator_mentions(fold(f"{column} {row_label}")))
                     shared = op_columns >= 2 and not own_op
                     self.table_fact(
@@ -162,3 +165,15 @@ class TableFactsMixin:
             column=column,
             caption=record.caption,
         )
+
+
+_UNIT_NOTE = re.compile(r"\((?:en\s+)?([^()\d]{1,15})\)\s*$")  # "Durée moyenne 2023 (jours)", "Budget (en €)"
+
+
+def header_unit(header: str) -> str | None:
+    """The unit a column or row header gives its cells, in parentheses at its end; None when it gives none."""
+    m = _UNIT_NOTE.search(header.strip())
+    if not m:
+        return None
+    found = find_quantities(f"1 {m.group(1).strip()}")
+    return found[0].unit if found and found[0].unit != "count" else None

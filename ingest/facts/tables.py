@@ -87,8 +87,6 @@ def is_coded_label(text: str) -> bool:
     )
 
 
-
-
 def split_tab(text: str) -> list[str]:
     cells = text.split("\t")
     while cells and not cells[-1].strip():
