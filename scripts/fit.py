@@ -206,6 +206,9 @@ def fit_situation_slots() -> str:
             if best is None or acc > best[0] + 1e-9:
                 best = (acc, c, oof, prob)
         acc, c, oof, prob = best
+        writers = np.array([r.writer for r in train])
+        by_writer = {w.removesuffix(".jsonl"): round(float((oof[writers == w] == y[writers == w]).mean()), 4)
+                     for w in sorted(set(writers))}  # each writer's rows out of fold: new files do not hide old misses
         lex = [lexicon_slot(name, s) for s in sits]
         empty = np.array([v is None for v in lex])
         differs = np.array([v is not None and canonical(name, str(p)) != v for v, p in zip(lex, oof, strict=True)])
@@ -222,13 +225,15 @@ def fit_situation_slots() -> str:
         sealed_acc = float((pred == ys).mean())
         sure_acc = float((pred[sure] == ys[sure]).mean()) if sure.any() else 1.0
         manifest_cv[name] = {
-            "C": c, "cv_accuracy": round(acc, 4), "level_fill": level_fill, "level_override": level_override,
+            "C": c, "cv_accuracy": round(acc, 4), "cv_accuracy_by_writer": by_writer, "level_fill": level_fill,
+            "level_override": level_override,
             "sealed_accuracy": round(sealed_acc, 4), "sealed_sure_share": round(float(sure.mean()), 4),
             "sealed_sure_accuracy": round(sure_acc, 4),
         }
         report.append(
             f"  {name:16s} C={c:<4} CV {acc:.3f}  levels {level_fill:.2f}/{level_override:.2f}  "
-            f"sealed {sealed_acc:.3f} (sure {sure.mean():.2f} of it, right {sure_acc:.3f})"
+            f"sealed {sealed_acc:.3f} (sure {sure.mean():.2f} of it, right {sure_acc:.3f})  "
+            + " ".join(f"{w.removeprefix('writer_')} {a:.3f}" for w, a in by_writer.items())
         )
     manifest = {
         "artefact": "situation slots",
