@@ -296,6 +296,7 @@ class HybridIndex:
                 for line in f:
                     d = json.loads(line)
                     d["lines"] = tuple(d["lines"]) if d.get("lines") else None
+                    d["span"] = tuple(d["span"]) if d.get("span") else None
                     chunks.append(Chunk(**d))
             lexical = LexicalIndex.load(folder)
             fine = LexicalIndex.load(folder, "lexical_sentences")

@@ -10,7 +10,7 @@ from ingest.records import Chunk, DocumentInfo, content_id
 from ingest.sections import LineInfo
 from ingest.text import clean_markup
 
-CHUNK_VERSION = "7"  # bump when chunking changes, so indexes are rebuilt
+CHUNK_VERSION = "8"  # bump when chunking changes, so indexes are rebuilt
 DEFAULT_TARGET_CHARS = 1000  # tune_retrieval.py --sizes 700,1000,1400 (e5, hybrid): 0.847, 0.871, 0.853
 
 
@@ -91,6 +91,7 @@ def chunk_document(info: DocumentInfo, lines: list[LineInfo], target_chars: int 
                 lines=(first.number, last.number) if first.page is None or _is_text(info) else None,
                 page=first.page,
                 context=first.context,
+                span=(first.number, last.number),
             )
         )
         group.clear()

@@ -293,6 +293,9 @@ def _with_tables(name: str, plumber: Any, page_no: int, lines: list[str]) -> lis
         plumber.pages[page_no - 1].close()  # free the parsed layout of the page
 
 
+_SPACES = re.compile(r"(?<=\S)[ \u00a0]{2,}(?=\S)")
+
+
 def read_pdf_bytes(name: str, data: bytes) -> list[RawLine]:
     """Extract a PDF page by page with pypdf; pages without text are skipped with a warning.
 
@@ -342,14 +345,33 @@ def read_pdf_bytes(name: str, data: bytes) -> list[RawLine]:
     for k, ((page_no, _), lines) in enumerate(zip(texts, kept, strict=True)):
         for line in lines:
             number += 1
-            out.append(RawLine(number, line, page_no))
+            # justified text comes out with runs of spaces ("compte  1  236  conseillers"): one space, as
+            # written, so that digit groups and words read as in the text version
+            out.append(RawLine(number, _SPACES.sub(" ", line), page_no))
         if _runs_on(texts, kept, k):
             continue
         number += 1
         out.append(RawLine(number, "", page_no))  # a page break ends a paragraph
     if not any(r.text.strip() for r in out):
         raise DocumentError(name, "aucun texte extractible (PDF scanné ?) ; fournissez une version texte.")
-    return join_wrapped(out)
+    return paragraphs(join_wrapped(out))
+
+
+_BULLET = re.compile(r"^\s*[•\-–*▪◦●✓❖]")  # a bulleted item ("1." or "A." may open a heading instead)
+
+
+def paragraphs(lines: list[RawLine]) -> list[RawLine]:
+    """A blank line between the paragraphs of an extracted PDF, as its text version has them: pypdf gives none,
+    and a heading ("3. Le Pôle emploi, opérateur de droit") or a paragraph title is known by standing alone.
+    Rows of a table and items of a list stay together; lines are numbered again."""
+    out: list[RawLine] = []
+    for r in lines:
+        prev = out[-1].text if out else ""
+        together = ("\t" in prev and "\t" in r.text) or bool(_BULLET.match(prev) and _BULLET.match(r.text))
+        if prev.strip() and r.text.strip() and not together:
+            out.append(RawLine(len(out) + 1, "", r.page))
+        out.append(RawLine(len(out) + 1, r.text, r.page))
+    return out
 
 
 def _runs_on(texts: list[tuple[int, list[str]]], kept: list[list[str]], k: int) -> bool:

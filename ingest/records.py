@@ -46,6 +46,7 @@ class Chunk:
     lines: tuple[int, int] | None = None  # 1-based inclusive, text documents
     page: int | None = None  # 1-based, PDF pages or table of contents page
     context: str = ""  # full heading titles of the section path, for search
+    span: tuple[int, int] | None = None  # the source lines it holds, of any document (cited by `lines` or `page`)
 
     def citation(self, quote: str | None = None) -> Citation:
         """The citation of this chunk (optionally of a narrower verbatim quote)."""

@@ -23,7 +23,8 @@ _HEADING_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
 ]
 _LEVEL = {"annexe": 1, "roman": 1, "upper": 2, "digit": 3, "lower": 5}
 _TOC_TITLE = re.compile(r"^(table des mati[eè]res|sommaire)\s*$", re.IGNORECASE)
-_TOC_ENTRY = re.compile(r"^(.*?\S)[\s.…]*\t+\s*(\d{1,4})\s*$")
+# "Préambule\t4" (text) or "Préambule ........ 4" (dot leaders of a PDF)
+_TOC_ENTRY = re.compile(r"^(.*?[^\s.…])(?:[\s.…]*\t+|\s*[.…]{3,}[\s.…]*)\s*(\d{1,4})\s*$")
 
 
 @dataclass(frozen=True)

@@ -145,3 +145,19 @@ def test_an_annex_opened_by_its_label_alone_takes_its_title_from_the_list_of_ann
     by_text = {li.text: li for li in lines}
     assert by_text["13678 personnes accompagnées"].section == "Annexe 5 Bilan CEP 2021 en Occitanie - Réseau Eva"
     assert by_text["Le CEP salariés en 2021."].section == "Annexe 6"  # "Article de presse :" is no title
+
+
+def test_justified_pdf_spaces_read_as_one_and_a_report_takes_the_year_of_its_title(tmp_path: Path) -> None:
+    """Runs of spaces of a justified PDF line become one ("1  236" is 1 236); a document outside the manifest
+    takes the one year its title names as the year of its figures."""
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    make_pdf(
+        folder / "rapport.pdf", ["RAPPORT ANNUEL 2023\n\nPole emploi  compte  74  agences  et  1  236  conseillers."]
+    )
+    (folder / "note.txt").write_text("Note de service\n\nLa permanence est ouverte le mardi.\n", encoding="utf-8")
+    raw = read_file(folder / "rapport.pdf")
+    assert any(r.text == "Pole emploi compte 74 agences et 1 236 conseillers." for r in raw)
+    corpus = load_corpus(folder)
+    assert corpus.documents["rapport.pdf"].info.year == 2023
+    assert corpus.documents["note.txt"].info.year is None

@@ -71,7 +71,7 @@ def report(tmp_path: Path) -> bytes:
 
 
 def test_a_ruled_table_becomes_tab_separated_rows_header_first(report: bytes) -> None:
-    lines = [r.text for r in read_pdf_bytes("guide.pdf", report)]
+    lines = [r.text for r in read_pdf_bytes("guide.pdf", report) if r.text]  # paragraphs apart, as in a text file
     at = lines.index(HEADER_ROW)  # the wrapped header cells are joined by a space
     assert lines[at : at + 1 + len(ROWS)] == [HEADER_ROW, *ROWS]
     assert sum("\t" in t for t in lines) == 1 + len(ROWS)
@@ -146,13 +146,33 @@ def test_the_2023_report_pdf_gives_the_table_rows_of_its_text_version() -> None:
     assert not any(re.fullmatch(r"Page \d+ / \d+", r.text.strip()) for r in raw)
 
 
+@pytest.mark.skipif(not REPORT.with_suffix(".pdf").is_file(), reason="rapport PDF de test absent")
+def test_the_2023_report_pdf_has_the_sections_of_its_text_version(tmp_path) -> None:
+    """Paragraphs stand apart and the dotted contents are read: the PDF's headings give the same sections."""
+    import shutil
+
+    from ingest.corpus import load_corpus
+
+    sections = []
+    for suffix in (".txt", ".pdf"):
+        folder = tmp_path / suffix[1:]
+        folder.mkdir()
+        shutil.copy(REPORT.with_suffix(suffix), folder)
+        doc = next(iter(load_corpus(folder).documents.values()))
+        assert doc.info.year == 2023
+        sections.append({li.section for li in doc.lines if li.section})
+    text, pdf = sections
+    assert "IV › A › 2. Le nombre d'entrées en CEP par opérateur" in pdf
+    assert len(text & pdf) >= 0.9 * len(text)
+
+
 def test_a_table_lost_in_the_pypdf_text_is_placed_from_the_layout(
     report: bytes, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import ingest.readers as readers
 
     monkeypatch.setattr(readers, "splice_tables", lambda lines, tables: None)  # pypdf's order gave it away
-    lines = [r.text for r in read_pdf_bytes("guide.pdf", report)]
+    lines = [r.text for r in read_pdf_bytes("guide.pdf", report) if r.text]
     at = lines.index(HEADER_ROW)
     assert lines[at : at + 1 + len(ROWS)] == [HEADER_ROW, *ROWS]
     assert lines[at - 1] == "Le tableau suivant donne les entrées en CEP par opérateur."

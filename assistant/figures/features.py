@@ -298,8 +298,9 @@ class FactView:
         """Every fact that passes the hard filters, with its feature vector."""
         hit_rank: dict[tuple[str, int], int] = {}
         for rank, h in enumerate(hits[:8]):
-            if h.chunk.lines:
-                for n in range(h.chunk.lines[0], h.chunk.lines[1] + 1):
+            span = h.chunk.lines or h.chunk.span  # a PDF's passage is cited by page: its lines are in span
+            if span:
+                for n in range(span[0], span[1] + 1):
                     hit_rank.setdefault((h.chunk.document, n), rank)
         rows: list[int] = []
         broken: list[tuple[int, list[str]]] = []
@@ -328,11 +329,13 @@ class FactView:
             rows = [i for i in rows if self.a_change[i]] or rows
         if q.total and not q.operators:
             totals = [i for i in rows if self.a_total[i]]
-            rows = [i for i in totals if not self.ops[i]] or totals or rows
+            # "tous opérateurs confondus": the total of no single operator first
+            rows = ([i for i in totals if not self.ops[i]] if q.all_operators else []) or totals or rows
         if len(q.years) == 1 and any(self.a_year[i] == q.years[0] for i in rows):
             # a figure of another year is no answer when the documents give the one asked (a fact of no known
-            # year may still be of it)
-            rows = [i for i in rows if self.a_year[i] == q.years[0] or np.isnan(self.a_year[i])]
+            # year, or whose sentence also names the year asked, may still be of it)
+            year = q.years[0]
+            rows = [i for i in rows if self.a_year[i] == year or np.isnan(self.a_year[i]) or year in self.years[i]]
         return rows
 
     def _coverage(self, q: Query, rows: list[int]) -> np.ndarray:

@@ -61,6 +61,7 @@ class Query:
     asked_object: str = ""  # stem of what a count question counts ("combien d'agences" -> agenc)
     numbers: tuple[str, ...] = ()  # numbers the question states, years aside ("44 à 54 ans", "niveau 4", "7 sur 10")
     total: bool = False  # a total is asked ("au total", "tous opérateurs confondus")
+    all_operators: bool = False  # ... the total of all operators ("tous opérateurs confondus")
     change: bool = False  # a change is asked ("de combien ont-elles baissé ?")
 
     def slots(self) -> dict[str, list]:
@@ -173,6 +174,7 @@ class QuestionReader:
             asked_object(text) if unit in (None, "count") else "",
             stated_numbers(text, years),
             any(has(f, w) for w in self.lexicon.totals),
+            any(has(f, w) for w in self.lexicon.all_operators),
             any(has(f, w) for w in self.lexicon.changes),
         )
 

@@ -212,17 +212,16 @@ class ProseFactsMixin:
         def compared(start: int) -> bool:
             return bool(_COMPARED_YEAR.search(fold(sent[max(0, start - 25) : start])))
 
-        # "En 2023, … 17 315 entrées, contre 15 842 en 2022": a year with another number between it and this one
-        # is that number's year
+        # "En 2023, … 17 315 entrées, contre 15 842 en 2022": a year after another number is that number's; a year
+        # that opens the sentence is every number's
         others = [x.start for x in find_quantities(sent) if x.start != q.start and not YEAR.fullmatch(x.number)]
 
-        def claimed(start: int) -> bool:
-            lo, hi = sorted((q.start, start))
-            return any(lo < o < hi for o in others)
+        def claimed(start: int) -> bool:  # a year after this number, another number between: that one's year
+            return start > q.start and any(q.start < o < start for o in others)
 
-        found.sort(key=lambda ym: (compared(ym[1]), claimed(ym[1]), abs(ym[1] - q.start)))
+        found.sort(key=lambda ym: (compared(ym[1]), abs(ym[1] - q.start)))
         own = [y for y, at in found if not compared(at) and not claimed(at)]
-        return list(dict.fromkeys([*own, *default, *(y for y, _ in found)]))
+        return list(dict.fromkeys([*own, *default, *(y for y, at in found if not claimed(at))]))
 
 
 def _own_before(before: str, has_previous: bool, has_siblings: bool = False, after: str = "") -> str:
