@@ -51,11 +51,23 @@ def clean_markup(text: str) -> str:
     return text.strip()
 
 
+class _Combining(dict):
+    """str.translate table that drops combining marks, each character's class looked up once."""
+
+    def __missing__(self, code: int) -> int | None:
+        value = None if unicodedata.combining(chr(code)) else code
+        self[code] = value
+        return value
+
+
+_DROP_COMBINING = _Combining()
+
+
 def fold(text: str) -> str:
     """Lower case without accents or ligatures: 'Pôle Emploi' -> 'pole emploi'."""
     text = unicodedata.normalize("NFKD", text).lower()
     text = text.replace("œ", "oe").replace("æ", "ae").replace("\u2019", "'")
-    return "".join(c for c in text if not unicodedata.combining(c))
+    return text.translate(_DROP_COMBINING)  # a C loop: a question folds a few hundred passages
 
 
 def join_numbers(text: str) -> str:
