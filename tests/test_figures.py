@@ -436,3 +436,14 @@ def test_a_departement_not_covered_is_said_and_the_region_shown_as_such(tables_2
     assert a.intent == "abstain" and a.figure is not None and a.figure.value is None
     assert a.text.startswith("Les documents ne donnent pas ce chiffre pour Gard")
     assert "Pour comparaison, ailleurs" in a.text and 24361 in shown(a)
+
+
+@pytest.mark.real
+def test_a_follow_up_on_a_table_row_says_its_year(tables_2023: FigureEngine) -> None:
+    """« et en 2022 ? » after an APEC question: the 2022 cell, restated with what it counts, never a bare number."""
+    first = tables_2023.parse("Entrées en CEP de l'APEC en Occitanie en 2023 ?")
+    follow = tables_2023.reader.follow_up("et en 2022 ?", first)
+    assert follow is not None and follow.years == [2022]
+    a = tables_2023.answer(follow.text, [], query=follow)
+    assert shown(a)[0] == 6712
+    assert "2022" in a.text and "APEC" in a.text and a.text.strip() != "6 712."
