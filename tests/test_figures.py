@@ -384,6 +384,8 @@ Réseau EVA\t104
 APEC\t112
 
 Du 6 au 26 mars 2023, la campagne radio a représenté 1 260 spots. La permanence est ouverte jusqu'à 12 h 30.
+
+Budget prévisionnel national du CEP : 450 M€ sur 4 ans.
 """
 
 
@@ -447,3 +449,12 @@ def test_a_follow_up_on_a_table_row_says_its_year(tables_2023: FigureEngine) -> 
     a = tables_2023.answer(follow.text, [], query=follow)
     assert shown(a)[0] == 6712
     assert "2022" in a.text and "APEC" in a.text and a.text.strip() != "6 712."
+
+
+@pytest.mark.real
+def test_a_budget_over_several_years_answers_no_single_year(tables_2023: FigureEngine) -> None:
+    """450 M€ over 4 years is no budget of 2023: absent for one year, found when no year is asked."""
+    a = tables_2023.answer("Quel est le budget du CEP en Occitanie en 2023 ?", [])
+    assert a.figure is None or a.figure.value is None
+    assert 450 not in shown(a)
+    assert 450 in shown(tables_2023.answer("Quel est le budget prévisionnel du CEP ?", []))

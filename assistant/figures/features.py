@@ -216,6 +216,8 @@ class FactView:
             fold(clean_markup(f"{r.row_label} {r.column}" if r.kind == "table" else str(r.near))) for r in self.rows
         ]
         self.a_total = np.array([any(has(t, w) for w in lex.totals) for t in own_words])
+        # a figure stated over several years ("450 M€ sur 4 ans", "budget pluriannuel") answers no single year
+        self.a_years_span = np.array([bool(_SPAN.search(fold(clean_markup(str(r.sentence))))) for r in self.rows])
         # a change is stated before its number or right after it ("une baisse de 3,78 %", "3,78 % de hausse"),
         # not by a clause that goes on past it ("162 517 sont entrés en CEP, soit une baisse de …")
         self.a_change = np.array(
@@ -331,6 +333,8 @@ class FactView:
             totals = [i for i in rows if self.a_total[i]]
             # "tous opérateurs confondus": the total of no single operator first
             rows = ([i for i in totals if not self.ops[i]] if q.all_operators else []) or totals or rows
+        if len(q.years) == 1:
+            rows = [i for i in rows if not self.a_years_span[i]]
         if len(q.years) == 1 and any(self.a_year[i] == q.years[0] for i in rows):
             # a figure of another year is no answer when the documents give the one asked (a fact of no known
             # year, or whose sentence also names the year asked, may still be of it)
@@ -487,6 +491,9 @@ def with_relative(X: np.ndarray) -> np.ndarray:
             X[:, f["rel_" + name]] = X[:, f[name]] - X[:, f[name]].max()
         X[:, f["coverage_retrieved"]] = X[:, f["coverage"]] * X[:, f["retrieved"]]
     return X
+
+
+_SPAN = re.compile(r"\b(?:sur|pendant)\s+(?:deux|trois|quatre|cinq|six|sept|huit|dix|[2-9]|1\d)\s+ans\b|\bpluriannuel")
 
 
 def _signed(r: Any) -> bool:
