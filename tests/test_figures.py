@@ -382,6 +382,7 @@ Tableau 2 – Durée moyenne d'accompagnement par opérateur, Occitanie
 Opérateur\tDurée moyenne 2023 (jours)
 Réseau EVA\t104
 APEC\t112
+Pôle emploi\tn.c.
 
 Du 6 au 26 mars 2023, la campagne radio a représenté 1 260 spots. La permanence est ouverte jusqu'à 12 h 30.
 
@@ -414,6 +415,7 @@ def test_kinds_of_numbers_from_tables_and_dates() -> None:
     durations = facts[facts["column"].str.contains("Durée", na=False)]
     assert sorted(zip(durations["value"], durations["unit"], strict=True)) == [(104.0, "days"), (112.0, "days")]
     assert 6.0 not in set(facts["value"]) and 30.0 not in set(facts["value"])
+    assert not any("n.c." in str(label) for label in facts["label"])  # "not given" is no label
 
 
 @pytest.mark.real

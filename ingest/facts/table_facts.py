@@ -8,7 +8,7 @@ from dataclasses import replace
 
 from ingest.facts.entities import YEAR, Context, Entities, years_in
 from ingest.facts.lexicon import Lexicon
-from ingest.facts.tables import Block, TableRecord, cell_text, is_value_cell
+from ingest.facts.tables import Block, TableRecord, cell_text, is_missing_cell, is_value_cell
 from ingest.numbers import Quantity, find_quantities
 from ingest.text import clean_markup, fold
 
@@ -72,7 +72,7 @@ class TableFactsMixin:
         op_columns = sum(bool(self.entities.operator_mentions(fold(h))) for h in header)
         group = ""
         for number, cells in body:
-            labels = [c for c in cells if c and not is_value_cell(c)]
+            labels = [c for c in cells if c and not is_value_cell(c) and not is_missing_cell(c)]
             if not any(is_value_cell(c) for c in cells if c):
                 group = " ".join(labels)  # a row without numbers titles the rows below ("Sexe", "Ages")
                 continue

@@ -62,6 +62,14 @@ def cell_text(text: str) -> str:
     return clean_markup(text).strip()
 
 
+_MISSING = re.compile(r"^\s*(?:n\.?\s?[cdr]\.?|s\.?\s?o\.?|nc|nd|ns|[-–—*/]|\?)\s*$", re.IGNORECASE)
+
+
+def is_missing_cell(text: str) -> bool:
+    """A cell that says the value is not given ("n.c.", "n.d.", "s.o.", "–"): neither a value nor a label."""
+    return bool(_MISSING.match(text))
+
+
 def is_value_cell(text: str) -> bool:
     """A cell that holds numbers only (maybe with a unit and 'soit'): '175 837', '43 %', '529 soit 46,24 %'."""
     qs = [q for q in find_quantities(text) if not (q.unit == "count" and YEAR.fullmatch(q.text))]
