@@ -387,6 +387,12 @@ Pôle emploi\tn.c.
 Du 6 au 26 mars 2023, la campagne radio a représenté 1 260 spots. La permanence est ouverte jusqu'à 12 h 30.
 
 Budget prévisionnel national du CEP : 450 M€ sur 4 ans.
+
+Tableau 3 – Entrées en CEP de l'APEC par âge, Occitanie, 2023
+
+Âge\tEntrées 2023
+16-25 ans\t169
+26-44 ans\t1 586
 """
 
 
@@ -416,6 +422,8 @@ def test_kinds_of_numbers_from_tables_and_dates() -> None:
     assert sorted(zip(durations["value"], durations["unit"], strict=True)) == [(104.0, "days"), (112.0, "days")]
     assert 6.0 not in set(facts["value"]) and 30.0 not in set(facts["value"])
     assert not any("n.c." in str(label) for label in facts["label"])  # "not given" is no label
+    ages = facts[facts["table"].str.contains("Tableau 3", na=False)]  # an age band names its row
+    assert sorted(zip(ages["value"], ages["row_label"], strict=True)) == [(169.0, "16-25 ans"), (1586.0, "26-44 ans")]
 
 
 @pytest.mark.real

@@ -70,10 +70,14 @@ def is_missing_cell(text: str) -> bool:
     return bool(_MISSING.match(text))
 
 
+# A class of a table's rows or columns: "16-25 ans", "45 à 54 ans", "10-19 salariés" names, it does not count.
+_RANGE = re.compile(r"^\s*\d+\s*(?:[-–]|à|a)\s*\d+\s*[^\W\d]*\s*$")
+
+
 def is_value_cell(text: str) -> bool:
     """A cell that holds numbers only (maybe with a unit and 'soit'): '175 837', '43 %', '529 soit 46,24 %'."""
     qs = [q for q in find_quantities(text) if not (q.unit == "count" and YEAR.fullmatch(q.text))]
-    if not qs:
+    if not qs or _RANGE.match(text):
         return False
     if is_coded_label(text):
         return False
