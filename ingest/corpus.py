@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -181,16 +180,15 @@ def _default_info(path: Path, lines: list[LineInfo]) -> DocumentInfo:
     names exactly one ("RAPPORT ANNUEL 2023", "rapport-2023.pdf"): the year its figures are of by default."""
     first = next((li.text.strip() for li in lines if li.text.strip()), path.stem)
     title = first if 5 <= len(first) <= 120 else path.stem.replace("-", " ").replace("_", " ")
+    from ingest.facts.entities import years_in  # the facts' own year pattern (ingest.facts imports this module)
+
     year = None
     for text in (title, path.stem.replace("_", " ").replace("-", " ")):
-        found = set(_YEAR.findall(text))
+        found = set(years_in(text))
         if len(found) == 1:
-            year = int(found.pop())
+            year = found.pop()
             break
     return DocumentInfo(name=path.name, title=title, year=year, kind="document ajouté", source_name=path.name)
-
-
-_YEAR = re.compile(r"(?<!\d)(?:19[5-9]\d|20[0-4]\d)(?!\d)")
 
 
 def load_corpus(folder: Path, target_chars: int = DEFAULT_TARGET_CHARS, progress: Progress | None = None) -> Corpus:

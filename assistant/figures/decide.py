@@ -33,6 +33,7 @@ class Decision:
     choices: list[Choice]
     none_probability: float
     missing: list[str]  # for "absent": what the closest facts break (year, region, operator, metric)
+    elsewhere: bool = False  # "absent" choices are the same figure for a wider territory, shown as such
 
 
 def decide(

@@ -113,10 +113,8 @@ class FigureEngine:
     def decide(self, cands: Candidates, q: Query | None = None) -> Decision:
         values = [self.values[i] for i in cands.rows]
         if q is not None and not q.years:
-            d = decide(self.ranker, cands, values, lambda i: self.view.same_statement_other_year(i, cands.rows))
-        else:
-            d = decide(self.ranker, cands, values)
-        return d
+            return decide(self.ranker, cands, values, lambda i: self.view.same_statement_other_year(i, cands.rows))
+        return decide(self.ranker, cands, values)
 
     def elsewhere(self, q: Query, d: Decision, hits: list[Hit], qvec) -> Decision:
         """A place asked (a département, another region) that no fact covers: the same question without the place
@@ -127,7 +125,7 @@ class FigureEngine:
         wider = replace(q, scopes=[s for s in q.scopes if s not in places])
         found = self.decide(self.candidates(wider, hits, qvec), wider)
         near = [Choice(c.value, 0.0, c.fact) for c in found.choices if found.kind != "absent"][:MAX_SHOWN]
-        return replace(d, choices=near)
+        return replace(d, choices=near, elsewhere=bool(near))
 
     def answer(self, question: str, hits: list[Hit], query: Query | None = None, qvec=None) -> Answer:
         """A cited figure, the candidates with their context, or an honest "not in the documents"."""

@@ -334,12 +334,12 @@ class FactView:
             # "tous opérateurs confondus": the total of no single operator first
             rows = ([i for i in totals if not self.ops[i]] if q.all_operators else []) or totals or rows
         if len(q.years) == 1:
-            rows = [i for i in rows if not self.a_years_span[i]]
-        if len(q.years) == 1 and any(self.a_year[i] == q.years[0] for i in rows):
-            # a figure of another year is no answer when the documents give the one asked (a fact of no known
-            # year, or whose sentence also names the year asked, may still be of it)
             year = q.years[0]
-            rows = [i for i in rows if self.a_year[i] == year or np.isnan(self.a_year[i]) or year in self.years[i]]
+            rows = [i for i in rows if not self.a_years_span[i]]
+            if any(self.a_year[i] == year for i in rows):
+                # a figure of another year is no answer when the documents give the one asked (a fact of no known
+                # year, or whose sentence also names the year asked, may still be of it)
+                rows = [i for i in rows if self.a_year[i] == year or np.isnan(self.a_year[i]) or year in self.years[i]]
         return rows
 
     def _coverage(self, q: Query, rows: list[int]) -> np.ndarray:

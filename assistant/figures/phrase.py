@@ -179,7 +179,7 @@ class Phraser:
         fig = None
         if d.choices:
             cands, citations, lines = self._candidates(q, d.choices)
-            lead = "Pour comparaison, ailleurs" if d.choices[0].probability == 0 else "Chiffres les plus proches"
+            lead = "Pour comparaison, ailleurs" if d.elsewhere else "Chiffres les plus proches"
             text += f" {lead}, à titre de piste :\n" + "\n".join(lines)
             fig = Figure(value=None, display="", unit=cands[0].unit, label="", candidates=cands)
         return Answer(question=q.text, intent="abstain", text=text, citations=citations, figure=fig)

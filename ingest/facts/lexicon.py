@@ -93,7 +93,7 @@ def load_lexicon(knowledge_dir: Path) -> Lexicon:
         synonyms=tuple(synonyms),
         metrics=tuple(metrics),
         unit_evidence=unit_evidence,
-        departements=_strs(path, data, "scope", "departements") if "departements" in data.get("scope", {}) else (),
+        departements=_optional(path, data, "scope", "departements"),
         totals=_optional(path, data, "question", "total"),
         all_operators=_optional(path, data, "question", "all_operators"),
         changes=_optional(path, data, "question", "change"),

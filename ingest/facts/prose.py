@@ -98,7 +98,9 @@ class ProseFactsMixin:
                     scope=scope,
                     scopes=scopes or ([scope] if scope else []),
                     scope_source=scope_src,
-                    years=list(dict.fromkeys([*self._nearest_years(sent, q, years, default_years), *default_years])),
+                    years=list(
+                        dict.fromkeys([*self._nearest_years(sent, q, years, default_years, qs), *default_years])
+                    ),
                     year_source=year_src,
                     table="",
                     row_label="",
@@ -202,7 +204,9 @@ class ProseFactsMixin:
         ordered = sorted(mentions, key=lambda m: min(abs(m[1] - pos), abs(m[2] - pos)))
         return list(dict.fromkeys(k for k, _, _ in ordered))
 
-    def _nearest_years(self, sent: str, q: Quantity, years: list[int], default: list[int] = ()) -> list[int]:
+    def _nearest_years(
+        self, sent: str, q: Quantity, years: list[int], default: list[int] = (), quantities: list[Quantity] = ()
+    ) -> list[int]:
         """Years of the sentence, nearest first; a year of comparison ("comme en 2020", "idem en 2020") or of another
         number ("13 jours contre 16 en 2020") comes after the section's or document's (`default`)."""
         found = [(int(m.group()), m.start()) for m in YEAR.finditer(sent)]
@@ -214,7 +218,7 @@ class ProseFactsMixin:
 
         # "En 2023, … 17 315 entrées, contre 15 842 en 2022": a year after another number is that number's; a year
         # that opens the sentence is every number's
-        others = [x.start for x in find_quantities(sent) if x.start != q.start and not YEAR.fullmatch(x.number)]
+        others = [x.start for x in quantities if x.start != q.start and not YEAR.fullmatch(x.number)]
 
         def claimed(start: int) -> bool:  # a year after this number, another number between: that one's year
             return start > q.start and any(q.start < o < start for o in others)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import replace
+from functools import lru_cache
 
 from ingest.facts.entities import YEAR, Context, Entities, years_in
 from ingest.facts.lexicon import Lexicon
@@ -170,6 +171,7 @@ class TableFactsMixin:
 _UNIT_NOTE = re.compile(r"\((?:en\s+)?([^()\d]{1,15})\)\s*$")  # "Durée moyenne 2023 (jours)", "Budget (en €)"
 
 
+@lru_cache(maxsize=1024)
 def header_unit(header: str) -> str | None:
     """The unit a column or row header gives its cells, in parentheses at its end; None when it gives none."""
     m = _UNIT_NOTE.search(header.strip())
