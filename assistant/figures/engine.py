@@ -13,7 +13,7 @@ import numpy as np
 from assistant.errors import KnowledgeError
 from assistant.figures.decide import MAX_SHOWN, Choice, Decision, decide
 from assistant.figures.detect import FigureQuestionDetector
-from assistant.figures.features import Candidates, FactView
+from assistant.figures.features import Candidates, FactView, fact_texts, same_statement_other_year
 from assistant.figures.parse import Query, QuestionReader
 from assistant.figures.phrase import Phraser, value_of
 from assistant.figures.rank import Ranker
@@ -62,7 +62,7 @@ class FigureEngine:
         """Embeddings of each fact's clause, sentence and headings; cached beside the index when possible."""
         if self.encoder is None or not len(self.df):
             return None
-        texts = FactView.texts(self.df)
+        texts = fact_texts(self.df)
         key = hashlib.sha256(
             "\x00".join([str(getattr(self.encoder, "fingerprint", self.encoder.name)), *texts]).encode()
         ).hexdigest()[:16]
@@ -113,7 +113,8 @@ class FigureEngine:
     def decide(self, cands: Candidates, q: Query | None = None) -> Decision:
         values = [self.values[i] for i in cands.rows]
         if q is not None and not q.years:
-            return decide(self.ranker, cands, values, lambda i: self.view.same_statement_other_year(i, cands.rows))
+            rows = self.view.rows
+            return decide(self.ranker, cands, values, lambda i: same_statement_other_year(rows, i, cands.rows))
         return decide(self.ranker, cands, values)
 
     def elsewhere(self, q: Query, d: Decision, hits: list[Hit], qvec) -> Decision:

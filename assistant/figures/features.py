@@ -231,37 +231,6 @@ class FactView:
         """For each of `rows`: whether its set in `sets` meets `wanted`."""
         return np.array([bool(sets[i] & wanted) for i in rows], dtype=bool)
 
-    @staticmethod
-    def texts(facts: pd.DataFrame) -> list[str]:
-        """The texts embedded per fact, in order: clause, sentence, headings."""
-        out = []
-        for r in facts.astype(object).itertuples(index=False):
-            if r.kind == "table":  # a cell reads as its table's caption, its row and its column (with their note)
-                clause = " — ".join(x for x in (str(r.caption), str(r.near)) if x and x != "nan")
-            else:
-                clause = str(r.near)
-            out += [clean_markup(clause), clean_markup(str(r.sentence)), clean_markup(str(r.context))]
-        return out
-
-    def same_statement_other_year(self, i: int, among: list[int]) -> list[int]:
-        """Facts among `among` that say the same thing as fact i about another year (same words, other numbers):
-        the same indicator in the reports of two years."""
-        year = self.rows[i].year
-        if pd.isna(year):  # a fact of no known year (a leaflet, a note) has no other year to stand beside
-            return []
-        key = self.statement_key(i)
-        return [
-            j
-            for j in among
-            if j != i and not pd.isna(self.rows[j].year) and self.rows[j].year != year and self.statement_key(j) == key
-        ]
-
-    def statement_key(self, i: int) -> str:
-        """A fact's sentence or table row without its numbers, years and spacing."""
-        r = self.rows[i]
-        text = f"{r.row_label} {r.column}" if r.kind == "table" else str(r.near)
-        return re.sub(r"[\d\s.,%]+", " ", fold(clean_markup(text))).strip()
-
     # --- hard filters ------------------------------------------------------------------------------
 
     def violations(self, q: Query, i: int) -> list[str] | None:
@@ -361,6 +330,38 @@ class FactView:
             sub = self.words_in[field][:, [cols[k] for k in known]].toarray()
             out[:, known] = sub[rows]
         return out
+
+
+def fact_texts(facts: pd.DataFrame) -> list[str]:
+    """The texts embedded per fact, in order: clause, sentence, headings."""
+    out = []
+    for r in facts.astype(object).itertuples(index=False):
+        if r.kind == "table":  # a cell reads as its table's caption, its row and its column (with their note)
+            clause = " — ".join(x for x in (str(r.caption), str(r.near)) if x and x != "nan")
+        else:
+            clause = str(r.near)
+        out += [clean_markup(clause), clean_markup(str(r.sentence)), clean_markup(str(r.context))]
+    return out
+
+
+def same_statement_other_year(rows: list[Any], i: int, among: list[int]) -> list[int]:
+    """Facts among `among` that say the same thing as fact i about another year (same words, other numbers):
+    the same indicator in the reports of two years."""
+    year = rows[i].year
+    if pd.isna(year):  # a fact of no known year (a leaflet, a note) has no other year to stand beside
+        return []
+    key = statement_key(rows[i])
+    return [
+        j
+        for j in among
+        if j != i and not pd.isna(rows[j].year) and rows[j].year != year and statement_key(rows[j]) == key
+    ]
+
+
+def statement_key(r: Any) -> str:
+    """A fact's sentence or table row without its numbers, years and spacing."""
+    text = f"{r.row_label} {r.column}" if r.kind == "table" else str(r.near)
+    return re.sub(r"[\d\s.,%]+", " ", fold(clean_markup(text))).strip()
 
 
 def feature_matrix(view: FactView, q: Query, rows: list[int], hit_rank: dict, sims: np.ndarray | None) -> np.ndarray:
