@@ -182,7 +182,13 @@ class SentenceTransformerEncoder:
             return fingerprint(f"{self.name} {digest}", self.prompts)
         return fingerprint(self.name, self.prompts)
 
-    def _encode(self, texts: list[str], prompt_names: tuple[str, ...], bf16: bool = False) -> np.ndarray:
+    def _encode(
+        self,
+        texts: list[str],
+        prompt_names: tuple[str, ...],
+        bf16: bool = False,
+        states: list[np.ndarray] | None = None,
+    ) -> np.ndarray:
         """Texts in calls bounded by CALL_CHARS, longest first. After each call of a batch the freed heap goes
         back to the system (index.runtime.release_heap): 487 routing questions embedded untrimmed left 155 MB
         behind. A single question is not trimmed (it allocates little, and a trim costs milliseconds)."""
@@ -193,8 +199,11 @@ class SentenceTransformerEncoder:
         prompt_name = next((p for p in prompt_names if p in prompts), None)
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        by_text: dict[int, np.ndarray] = {}
         with runtime.precision(bf16):
             for rows in calls(order, [len(texts[i]) for i in order], self.batch_size):
+                part: list[np.ndarray] | None = [] if states is not None else None
+                extra = {"states": part} if part is not None else {}
                 out[rows] = model.encode(
                     [texts[i] for i in rows],
                     prompt_name=prompt_name,
@@ -202,10 +211,30 @@ class SentenceTransformerEncoder:
                     normalize_embeddings=True,
                     convert_to_numpy=True,
                     show_progress_bar=False,
+                    **extra,
                 )
+                if part is not None:
+                    by_text.update(zip(rows, part, strict=True))
                 if len(texts) > 1:
                     runtime.release_heap()
+        if states is not None:
+            states.extend(by_text[i] for i in range(len(texts)))
         return out
+
+    @property
+    def gives_tokens(self) -> bool:
+        """Whether the loaded model gives token vectors with its embeddings (the lean BERT does)."""
+        from index import runtime
+
+        return isinstance(self._load(), runtime.LeanSentenceModel)
+
+    def encode_with_tokens(self, texts: list[str], query: bool) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Embeddings and, per text, its token vectors, from the same forward pass (float32 for both: the token
+        vectors are read against a learned projection)."""
+        states: list[np.ndarray] = []
+        names = ("query",) if query else ("document", "passage")
+        vectors = self._encode(texts, names, False, states)
+        return vectors, states
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """Passages (documents): the model's "document" or "passage" prompt when it has one; bf16 where native."""

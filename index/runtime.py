@@ -415,11 +415,17 @@ class LeanSentenceModel:
         normalize_embeddings: bool = False,
         convert_to_numpy: bool = True,
         show_progress_bar: bool = False,
+        states: list[np.ndarray] | None = None,
     ) -> np.ndarray:
-        """Embeddings of texts, in batches ordered longest first as sentence-transformers orders them."""
+        """Embeddings of texts, in batches ordered longest first as sentence-transformers orders them.
+
+        `states`: a list that receives, per text in order, its token vectors from the same forward pass
+        (float32, without the start token, the prompt and the end token), for late interaction."""
         prompt = self.prompts.get(prompt_name, "") if prompt_name else ""
         order = np.argsort([-len(t) for t in texts])
         out: list[torch.Tensor] = []
+        skip = len(self.tokenizer.encode(prompt.rstrip()).ids) - 1 if prompt.strip() else 1  # <s> and the prompt
+        by_text: dict[int, np.ndarray] = {}
         with torch.inference_mode(), threads(pool_threads() if len(texts) > 1 else 1):
             for start in range(0, len(texts), batch_size):
                 batch = [prompt + texts[i] for i in order[start : start + batch_size]]
@@ -427,6 +433,10 @@ class LeanSentenceModel:
                 ids = torch.tensor([e.ids for e in encodings], dtype=torch.long)
                 attention = torch.tensor([e.attention_mask for e in encodings], dtype=torch.long)
                 tokens = self._forward(ids, attention)
+                if states is not None:
+                    lengths = attention.sum(dim=1).tolist()
+                    for k, i in enumerate(order[start : start + batch_size]):
+                        by_text[int(i)] = tokens[k, skip : int(lengths[k]) - 1].float().numpy().copy()
                 mask = attention.unsqueeze(-1).to(tokens.dtype)
                 accumulate = torch.float32 if tokens.dtype in (torch.float16, torch.bfloat16) else tokens.dtype
                 total = (tokens * mask).sum(dim=1, dtype=accumulate)
@@ -435,6 +445,8 @@ class LeanSentenceModel:
                 if normalize_embeddings:
                     vectors = F.normalize(vectors, p=2, dim=1)
                 out.extend(vectors)
+        if states is not None:
+            states.extend(by_text[i] for i in range(len(texts)))
         if not out:
             return np.zeros((0, self.dim), dtype=np.float32)
         stacked = torch.stack([out[i] for i in np.argsort(order)])

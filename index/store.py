@@ -17,6 +17,7 @@ import numpy as np
 
 from index.dense import DenseIndex
 from index.encoders import Encoder, calls
+from index.late import LateInteraction, PackedTokens, load_late
 from index.lexical import LexicalIndex
 from index.units import WHOLE, fine_rows, fine_texts, search_text, unit_table, unit_texts_of
 from ingest.errors import IndexUnavailable
@@ -101,6 +102,7 @@ class HybridIndex:
         dense_weight: float,
         units: np.ndarray | None = None,
         fine: LexicalIndex | None = None,
+        late_tokens: PackedTokens | None = None,
     ) -> None:
         self.chunks = chunks
         self.lexical = lexical
@@ -118,6 +120,12 @@ class HybridIndex:
         self._rows: dict[str, int] = {}
         self._units_of: dict[int, list[int]] = {}
         self.fine_rows = fine_rows(self.units)
+        # late interaction (index.late): the passages' projected token vectors, when the encoder has a projection
+        late = load_late(model_key(encoder)) if late_tokens is not None else None
+        usable = late is not None and late_tokens is not None and late_tokens.digest == late.digest()
+        self.late_tokens = late_tokens if usable and len(late_tokens) == len(chunks) else None  # type: ignore[arg-type]
+        self.late: LateInteraction | None = late if self.late_tokens is not None else None
+        self._late_queries: dict[str, np.ndarray] = {}
 
     # -- build -------------------------------------------------------------------------------
     @classmethod
@@ -131,6 +139,7 @@ class HybridIndex:
         previous: HybridIndex | None = None,
         sentences: bool = True,
         sentence_min_chars: int | None = None,
+        late: bool = True,
     ) -> HybridIndex:
         texts = [search_text(c) for c in chunks]
         if progress:
@@ -140,7 +149,8 @@ class HybridIndex:
         # Unchanged passages keep their vectors (same model, same text): adding a document embeds only it.
         vectors = embed_units(unit_texts, encoder, _reusable_vectors(previous), batch, progress)
         fine = LexicalIndex.build(fine_texts(chunks, units, unit_texts))
-        return cls(chunks, lexical, DenseIndex.build(vectors), encoder, dense_weight, units, fine)
+        tokens = late_tokens_of(chunks, encoder, previous, batch, progress) if late else None
+        return cls(chunks, lexical, DenseIndex.build(vectors), encoder, dense_weight, units, fine, tokens)
 
     def vectors_by_text(self) -> dict[str, np.ndarray]:
         """This index's vectors by embedded text hash, for reuse by the next build."""
@@ -188,6 +198,8 @@ class HybridIndex:
             combined += (1.0 - w) * self.lexical_scores(query, f, added)
         if w > 0.0:
             combined += w * _normalize(self.dense_scores(dense_query or query, f), f.dense, f.depth)
+        if mode == "hybrid" and self.late is not None and self.late_tokens is not None:
+            combined = self.late.rescore(self.late_query(dense_query or query), self.late_tokens, combined)
         return combined
 
     def lexical_scores(self, query: str, fusion: Fusion | None = None, added: str = "") -> np.ndarray:
@@ -238,16 +250,38 @@ class HybridIndex:
     def query_vector(self, text: str) -> np.ndarray:
         """Embedding of a query; repeated questions (suggested ones, kiosk buttons) are not encoded again.
 
-        The routing detector and the figure engine ask here too: one question, one embedding."""
+        The routing detector and the figure engine ask here too: one question, one embedding. With late
+        interaction, the same forward pass gives the question's token vectors (late_query)."""
         with self._cache_lock:
             vec = self._vectors.get(text)
         if vec is None:
-            vec = encode_queries(self.encoder, [text])[0]
+            tokens = None
+            if self.late is not None:
+                vectors, states = self.encoder.encode_with_tokens([text], query=True)  # type: ignore[attr-defined]
+                vec, tokens = vectors[0], self.late.project(states[0])
+            else:
+                vec = encode_queries(self.encoder, [text])[0]
             with self._cache_lock:
                 if len(self._vectors) >= QUERY_CACHE_SIZE:
-                    self._vectors.pop(next(iter(self._vectors)))  # oldest first
+                    oldest = next(iter(self._vectors))
+                    self._vectors.pop(oldest)
+                    self._late_queries.pop(oldest, None)
                 self._vectors[text] = vec
+                if tokens is not None:
+                    self._late_queries[text] = tokens
         return vec
+
+    def late_query(self, text: str) -> np.ndarray:
+        """The question's projected token vectors (computed with its embedding)."""
+        with self._cache_lock:
+            tokens = self._late_queries.get(text)
+        if tokens is None:
+            with self._cache_lock:
+                self._vectors.pop(text, None)
+            self.query_vector(text)
+            with self._cache_lock:
+                tokens = self._late_queries[text]
+        return tokens
 
     def row_of(self, chunk_id: str) -> int:
         if not self._rows:
@@ -272,6 +306,8 @@ class HybridIndex:
             self.fine.save(folder, "lexical_sentences")
         self.dense.save(folder / "dense.faiss")
         np.save(folder / "units.npy", self.units.astype(np.int32))
+        if self.late_tokens is not None:
+            self.late_tokens.save(folder)
         files = {p.name: file_sha256(p) for p in sorted(folder.iterdir()) if p.is_file() and p.name != "manifest.json"}
         manifest = Manifest(
             FORMAT_VERSION,
@@ -302,6 +338,7 @@ class HybridIndex:
             fine = LexicalIndex.load(folder, "lexical_sentences")
             dense = DenseIndex.load(folder / "dense.faiss")
             units = np.load(folder / "units.npy").astype(np.int64)
+            late_tokens = PackedTokens.load(folder)
         except Exception as exc:  # any damaged artefact means the same thing: rebuild
             raise IndexUnavailable(f"Index illisible ({type(exc).__name__}) : reconstruisez-le.") from exc
         if (
@@ -311,7 +348,11 @@ class HybridIndex:
             or (len(units) and (units[:, 0].min() < 0 or units[:, 0].max() >= len(chunks)))
         ):
             raise IndexUnavailable("Index incohérent (segments et vecteurs ne correspondent pas) : reconstruisez-le.")
-        idx = cls(chunks, lexical, dense, encoder, dense_weight, units, fine)
+        idx = cls(chunks, lexical, dense, encoder, dense_weight, units, fine, late_tokens)
+        late = load_late(model_key(encoder))
+        if late is not None and idx.late is None and getattr(encoder, "gives_tokens", False):
+            # a projection refitted (or added) since the build: the passages' token vectors are made again
+            raise IndexUnavailable("Index sans les vecteurs de mots de la projection actuelle : reconstruisez-le.")
         if fine.matrix is None or fine.matrix.shape[0] != len(idx.fine_rows):
             raise IndexUnavailable("Index incohérent (phrases et segments ne correspondent pas) : reconstruisez-le.")
         idx.folder = folder
@@ -384,6 +425,35 @@ def embed_units(
     for same in copies.values():
         vectors[same[1:]] = vectors[same[0]]
     return vectors
+
+
+def late_tokens_of(
+    chunks: list[Chunk],
+    encoder: Encoder,
+    previous: HybridIndex | None = None,
+    batch: int = 64,
+    progress: Progress | None = None,
+) -> PackedTokens | None:
+    """The projected token vectors of every chunk, when the encoder has a late-interaction projection and gives
+    token vectors (else None: the fused search alone). A chunk of the previous build keeps its vectors."""
+    late = load_late(model_key(encoder))
+    if late is None or not getattr(encoder, "gives_tokens", False):
+        return None
+    texts = [search_text(c) for c in chunks]
+    known: dict[str, np.ndarray] = {}
+    if previous is not None and previous.late_tokens is not None and previous.late_tokens.digest == late.digest():
+        known = {_text_key(search_text(c)): previous.late_tokens.of(i) for i, c in enumerate(previous.chunks)}
+    out: list[np.ndarray | None] = [known.get(_text_key(t)) for t in texts]
+    todo = sorted((i for i, v in enumerate(out) if v is None), key=lambda i: -len(texts[i]))
+    done = 0
+    for rows in calls(todo, [len(texts[i]) for i in todo], batch):
+        _, states = encoder.encode_with_tokens([texts[i] for i in rows], query=False)  # type: ignore[attr-defined]
+        for i, state in zip(rows, states, strict=True):
+            out[i] = late.project(state)
+        done += len(rows)
+        if progress:
+            progress("Vecteurs des mots des passages", done, len(todo))
+    return PackedTokens.pack([v for v in out if v is not None], late)
 
 
 def _reusable_vectors(previous: HybridIndex | None) -> dict[str, np.ndarray]:

@@ -1,6 +1,6 @@
 """Refit every learned artefact from data in the repository: `make fit`.
 
-Usage: python scripts/fit.py [--only figure_detector,routing_detector,figure_ranker,situation_slots]
+Usage: python scripts/fit.py [--only late_interaction,figure_detector,routing_detector,figure_ranker,situation_slots]
 
 Each artefact goes to knowledge/ with a manifest (data hash, base model, seed, cross-validated scores) and
 nothing else that changes from one run to the next (no date, no path): run twice, the files are identical.
@@ -103,6 +103,13 @@ def fit_routing_detector() -> str:
     }
     learned.save(KNOWLEDGE / DETECTOR, manifest, detector.params())
     return f"routing_detector: {cv}"
+
+
+def fit_late_interaction() -> str:
+    """The late-interaction projection and its weight (scripts/fit_late.py): first, as retrieval feeds the rest."""
+    out = subprocess.run([sys.executable, str(ROOT / "scripts" / "fit_late.py")], capture_output=True,
+                         text=True, check=True)
+    return (out.stdout.strip().splitlines() or [""])[-1]
 
 
 def fit_figure_ranker() -> str:
@@ -250,6 +257,7 @@ def fit_situation_slots() -> str:
 
 
 STEPS = {
+    "late_interaction": fit_late_interaction,
     "figure_detector": fit_figure_detector,
     "situation_slots": fit_situation_slots,
     "routing_detector": fit_routing_detector,
