@@ -229,11 +229,12 @@ class SentenceTransformerEncoder:
         return isinstance(self._load(), runtime.LeanSentenceModel)
 
     def encode_with_tokens(self, texts: list[str], query: bool) -> tuple[np.ndarray, list[np.ndarray]]:
-        """Embeddings and, per text, its token vectors, from the same forward pass (float32 for both: the token
-        vectors are read against a learned projection)."""
+        """Embeddings and, per text, its token vectors (float32), from the same forward pass, in the precision of
+        encode_query (questions) or encode (passages): the passages' vectors are those encode would give."""
+        self._load()
         states: list[np.ndarray] = []
         names = ("query",) if query else ("document", "passage")
-        vectors = self._encode(texts, names, False, states)
+        vectors = self._encode(texts, names, False if query else self._bf16, states)
         return vectors, states
 
     def encode(self, texts: list[str]) -> np.ndarray:

@@ -147,9 +147,10 @@ class HybridIndex:
         lexical = LexicalIndex.build(texts)
         units, unit_texts = unit_table(chunks, sentences, sentence_min_chars)
         # Unchanged passages keep their vectors (same model, same text): adding a document embeds only it.
-        vectors = embed_units(unit_texts, encoder, _reusable_vectors(previous), batch, progress)
+        known = _reusable_vectors(previous)
+        tokens = late_tokens_of(chunks, encoder, previous, batch, progress, known) if late else None
+        vectors = embed_units(unit_texts, encoder, known, batch, progress)
         fine = LexicalIndex.build(fine_texts(chunks, units, unit_texts))
-        tokens = late_tokens_of(chunks, encoder, previous, batch, progress) if late else None
         return cls(chunks, lexical, DenseIndex.build(vectors), encoder, dense_weight, units, fine, tokens)
 
     def vectors_by_text(self) -> dict[str, np.ndarray]:
@@ -433,9 +434,11 @@ def late_tokens_of(
     previous: HybridIndex | None = None,
     batch: int = 64,
     progress: Progress | None = None,
+    vectors: dict[str, np.ndarray] | None = None,
 ) -> PackedTokens | None:
     """The projected token vectors of every chunk, when the encoder has a late-interaction projection and gives
-    token vectors (else None: the fused search alone). A chunk of the previous build keeps its vectors."""
+    token vectors (else None: the fused search alone). A chunk of the previous build keeps its vectors. The same
+    forward pass gives the chunks' embeddings: they go into `vectors` (by text), not to be embedded again."""
     late = load_late(model_key(encoder))
     if late is None or not getattr(encoder, "gives_tokens", False):
         return None
@@ -447,12 +450,14 @@ def late_tokens_of(
     todo = sorted((i for i, v in enumerate(out) if v is None), key=lambda i: -len(texts[i]))
     done = 0
     for rows in calls(todo, [len(texts[i]) for i in todo], batch):
-        _, states = encoder.encode_with_tokens([texts[i] for i in rows], query=False)  # type: ignore[attr-defined]
-        for i, state in zip(rows, states, strict=True):
+        embedded, states = encoder.encode_with_tokens([texts[i] for i in rows], query=False)  # type: ignore[attr-defined]
+        for i, state, vector in zip(rows, states, embedded, strict=True):
             out[i] = late.project(state)
+            if vectors is not None:
+                vectors[_text_key(texts[i])] = vector
         done += len(rows)
         if progress:
-            progress("Vecteurs des mots des passages", done, len(todo))
+            progress("Calcul des embeddings (passages et leurs mots)", done, len(todo))
     return PackedTokens.pack([v for v in out if v is not None], late)
 
 

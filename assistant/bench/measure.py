@@ -102,8 +102,8 @@ def _digest(text: str) -> str:
 class MeteredEncoder:
     """Wraps an encoder: counts texts embedded and seconds spent; may look vectors up in a cache first.
 
-    It passes on the inner encoder's fingerprint and query side, so an index built through it is the
-    index the application would build (and loads without a rebuild).
+    It passes on the inner encoder's fingerprint, query side and token vectors, so an index built through it
+    is the index the application would build (and loads without a rebuild).
     """
 
     def __init__(self, inner: Encoder, cache: VectorCache | None = None) -> None:
@@ -128,6 +128,18 @@ class MeteredEncoder:
         self.seconds += time.perf_counter() - started
         self.texts += len(texts)
         return vectors
+
+    @property
+    def gives_tokens(self) -> bool:
+        return bool(getattr(self.inner, "gives_tokens", False))
+
+    def encode_with_tokens(self, texts: list[str], query: bool) -> tuple[np.ndarray, list[np.ndarray]]:
+        """The inner encoder's embeddings with token vectors (late interaction), metered like the rest."""
+        started = time.perf_counter()
+        out = self.inner.encode_with_tokens(texts, query)  # type: ignore[attr-defined]
+        self.seconds += time.perf_counter() - started
+        self.texts += len(texts)
+        return out  # type: ignore[no-any-return]
 
     def encode(self, texts: list[str]) -> np.ndarray:
         if self.cache is None:
