@@ -7,7 +7,6 @@ import json
 import logging
 import os
 import shutil
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -19,6 +18,7 @@ from index.dense import DenseIndex
 from index.encoders import Encoder, calls
 from index.late import LateInteraction, PackedTokens, load_late
 from index.lexical import LexicalIndex
+from index.queries import QueryEmbeddings
 from index.units import WHOLE, fine_rows, fine_texts, search_text, unit_table, unit_texts_of
 from ingest.errors import IndexUnavailable
 from ingest.records import Chunk, Hit
@@ -26,7 +26,6 @@ from ingest.records import Chunk, Hit
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 3  # 2: sentence vectors, encoder fingerprint in the manifest; 3: sentence-level BM25
-QUERY_CACHE_SIZE = 1024
 CURRENT = "current.json"
 Progress = Callable[[str, int, int], None]
 BuildHook = Callable[[Path], None]  # writes extra artefacts (figure tables) into a build folder
@@ -35,11 +34,6 @@ BuildHook = Callable[[Path], None]  # writes extra artefacts (figure tables) int
 def model_key(encoder: Encoder) -> str:
     """What vectors depend on: the encoder's fingerprint (model and prompts) when it has one, else its name."""
     return str(getattr(encoder, "fingerprint", None) or encoder.name)
-
-
-def encode_queries(encoder: Encoder, texts: list[str]) -> np.ndarray:
-    """Question vectors: the encoder's query side (e5's "query: " prompt) when it has one."""
-    return getattr(encoder, "encode_query", encoder.encode)(texts)
 
 
 @dataclass(frozen=True)
@@ -115,8 +109,6 @@ class HybridIndex:
         # units[i] = (chunk row, sentence index or WHOLE) of dense vector i
         self.units = units if units is not None else np.stack([np.arange(len(chunks)), np.full(len(chunks), WHOLE)], 1)
         self.folder: Path | None = None
-        self._vectors: dict[str, np.ndarray] = {}
-        self._cache_lock = threading.Lock()
         self._rows: dict[str, int] = {}
         self._units_of: dict[int, list[int]] = {}
         self.fine_rows = fine_rows(self.units)
@@ -125,7 +117,7 @@ class HybridIndex:
         usable = late is not None and late_tokens is not None and late_tokens.digest == late.digest()
         self.late_tokens = late_tokens if usable and len(late_tokens) == len(chunks) else None  # type: ignore[arg-type]
         self.late: LateInteraction | None = late if self.late_tokens is not None else None
-        self._late_queries: dict[str, np.ndarray] = {}
+        self.queries = QueryEmbeddings(encoder, self.late)
 
     # -- build -------------------------------------------------------------------------------
     @classmethod
@@ -200,7 +192,8 @@ class HybridIndex:
         if w > 0.0:
             combined += w * _normalize(self.dense_scores(dense_query or query, f), f.dense, f.depth)
         if mode == "hybrid" and self.late is not None and self.late_tokens is not None:
-            combined = self.late.rescore(self.late_query(dense_query or query), self.late_tokens, combined)
+            tokens = self.queries.token_vectors(dense_query or query)
+            combined = self.late.rescore(tokens, self.late_tokens, combined)
         return combined
 
     def lexical_scores(self, query: str, fusion: Fusion | None = None, added: str = "") -> np.ndarray:
@@ -249,40 +242,9 @@ class HybridIndex:
         return {int(self.units[u, 1]): float(s) for u, s in zip(sentences, vectors @ vec, strict=True)}
 
     def query_vector(self, text: str) -> np.ndarray:
-        """Embedding of a query; repeated questions (suggested ones, kiosk buttons) are not encoded again.
-
-        The routing detector and the figure engine ask here too: one question, one embedding. With late
-        interaction, the same forward pass gives the question's token vectors (late_query)."""
-        with self._cache_lock:
-            vec = self._vectors.get(text)
-        if vec is None:
-            tokens = None
-            if self.late is not None:
-                vectors, states = self.encoder.encode_with_tokens([text], query=True)  # type: ignore[attr-defined]
-                vec, tokens = vectors[0], self.late.project(states[0])
-            else:
-                vec = encode_queries(self.encoder, [text])[0]
-            with self._cache_lock:
-                if len(self._vectors) >= QUERY_CACHE_SIZE:
-                    oldest = next(iter(self._vectors))
-                    self._vectors.pop(oldest)
-                    self._late_queries.pop(oldest, None)
-                self._vectors[text] = vec
-                if tokens is not None:
-                    self._late_queries[text] = tokens
-        return vec
-
-    def late_query(self, text: str) -> np.ndarray:
-        """The question's projected token vectors (computed with its embedding)."""
-        with self._cache_lock:
-            tokens = self._late_queries.get(text)
-        if tokens is None:
-            with self._cache_lock:
-                self._vectors.pop(text, None)
-            self.query_vector(text)
-            with self._cache_lock:
-                tokens = self._late_queries[text]
-        return tokens
+        """Embedding of a question, computed once (index.queries): the routing detector and the figure engine ask
+        here too, so one question gets one embedding."""
+        return self.queries.vector(text)
 
     def row_of(self, chunk_id: str) -> int:
         if not self._rows:

@@ -32,7 +32,8 @@ from assistant.settings import Settings
 from index import units
 from index.encoders import Encoder, make_encoder
 from index.lexical import LexicalIndex
-from index.store import Fusion, HybridIndex, encode_queries, model_key, search_text
+from index.queries import encode_queries
+from index.store import Fusion, HybridIndex, model_key, search_text
 from ingest.corpus import load_corpus
 
 

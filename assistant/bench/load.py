@@ -34,12 +34,9 @@ def busy_process(count: int = 1) -> Iterator[list[subprocess.Popen[bytes]]]:
 
 def _forget_questions(assistant: Any) -> None:
     """Empty the index's cache of question vectors: every condition embeds its questions anew."""
-    index = assistant.index
-    lock = getattr(index, "_cache_lock", None)
-    vectors = getattr(index, "_vectors", None)
-    if isinstance(vectors, dict):
-        with lock or contextlib.nullcontext():
-            vectors.clear()
+    queries = getattr(assistant.index, "queries", None)
+    if queries is not None:
+        queries.clear()
 
 
 def ask_concurrently(assistant: Any, questions: list[str], askers: int) -> list[float]:

@@ -20,7 +20,8 @@ from assistant.evaluation import score, supports
 from assistant.normalize import clean_input, expand_shorthand, search_query
 from assistant.settings import PROJECT_ROOT, Settings
 from index.encoders import Encoder, resolve_model_path
-from index.store import current_build, encode_queries, model_key, unit_texts_of
+from index.queries import encode_queries
+from index.store import current_build, model_key, unit_texts_of
 
 Step = Callable[[str], None]
 
