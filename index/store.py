@@ -27,6 +27,9 @@ log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 3  # 2: sentence vectors, encoder fingerprint in the manifest; 3: sentence-level BM25
 CURRENT = "current.json"
+# Late interaction keeps ~28 KB per passage (the built-in corpus: 220 tokens on average × 64 dimensions × 2 bytes):
+# 10 000 passages are 280 MB beside a process of ~1.4 GB at peak; a larger corpus searches without it.
+LATE_MAX_PASSAGES = 10_000
 Progress = Callable[[str, int, int], None]
 BuildHook = Callable[[Path], None]  # writes extra artefacts (figure tables) into a build folder
 
@@ -400,9 +403,13 @@ def late_tokens_of(
 ) -> PackedTokens | None:
     """The projected token vectors of every chunk, when the encoder has a late-interaction projection and gives
     token vectors (else None: the fused search alone). A chunk of the previous build keeps its vectors. The same
-    forward pass gives the chunks' embeddings: they go into `vectors` (by text), not to be embedded again."""
+    forward pass gives the chunks' embeddings: they go into `vectors` (by text), not to be embedded again.
+    Above LATE_MAX_PASSAGES, none (their memory would outgrow the rest of the index)."""
     late = load_late(model_key(encoder))
     if late is None or not getattr(encoder, "gives_tokens", False):
+        return None
+    if len(chunks) > LATE_MAX_PASSAGES:
+        log.warning("%d passages : sans relecture mot à mot (au-delà de %d).", len(chunks), LATE_MAX_PASSAGES)
         return None
     texts = [search_text(c) for c in chunks]
     known: dict[str, np.ndarray] = {}

@@ -65,3 +65,38 @@ def test_the_real_index_rescores_with_token_vectors(real_assistant) -> None:
     assert len(index.late_tokens) == len(index.chunks)
     hits = real_assistant.search("Le CEP est-il payant pour la personne accompagnée ?", k=3)
     assert any("gratuit" in h.chunk.text for h in hits)
+
+
+class TokenEncoder:
+    """The fake encoder, with token vectors: one per word, its hash vector."""
+
+    def __init__(self) -> None:
+        from index.encoders import HashEncoder
+
+        self.inner = HashEncoder(dim=8)
+        self.name = self.fingerprint = "token-fake"
+        self.dim = 8
+        self.gives_tokens = True
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        return self.inner.encode(texts)
+
+    def encode_with_tokens(self, texts: list[str], query: bool) -> tuple[np.ndarray, list[np.ndarray]]:
+        return self.inner.encode(texts), [self.inner.encode(t.split() or [""]) for t in texts]
+
+
+def test_tokens_come_with_the_chunks_embeddings_and_a_large_corpus_goes_without(
+    monkeypatch: pytest.MonkeyPatch, corpus_dir: Path
+) -> None:
+    from index import store
+    from ingest.corpus import load_corpus
+
+    chunks = load_corpus(corpus_dir).chunks
+    projection = LateInteraction(np.eye(8, 4, dtype=np.float32), 0.4, 30, "token-fake")
+    monkeypatch.setattr(store, "load_late", lambda key: projection if key == "token-fake" else None)
+    vectors: dict[str, np.ndarray] = {}
+    tokens = store.late_tokens_of(chunks, TokenEncoder(), vectors=vectors)  # type: ignore[arg-type]
+    assert tokens is not None and len(tokens) == len(chunks) and tokens.vectors.shape[1] == 4
+    assert len(vectors) == len({store.search_text(c) for c in chunks})  # embedded once, with their tokens
+    monkeypatch.setattr(store, "LATE_MAX_PASSAGES", len(chunks) - 1)
+    assert store.late_tokens_of(chunks, TokenEncoder()) is None  # type: ignore[arg-type]
