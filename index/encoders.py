@@ -202,8 +202,8 @@ class SentenceTransformerEncoder:
         by_text: dict[int, np.ndarray] = {}
         with runtime.precision(bf16):
             for rows in calls(order, [len(texts[i]) for i in order], self.batch_size):
-                part: list[np.ndarray] | None = [] if states is not None else None
-                extra = {"states": part} if part is not None else {}
+                part: list[np.ndarray] = []
+                extra = {"states": part} if states is not None else {}
                 out[rows] = model.encode(
                     [texts[i] for i in rows],
                     prompt_name=prompt_name,
@@ -213,7 +213,7 @@ class SentenceTransformerEncoder:
                     show_progress_bar=False,
                     **extra,
                 )
-                if part is not None:
+                if states is not None:
                     by_text.update(zip(rows, part, strict=True))
                 if len(texts) > 1:
                     runtime.release_heap()

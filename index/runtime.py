@@ -372,6 +372,7 @@ class LeanSentenceModel:
         self._singles = 0
         self._traced: Any = None  # the traced single-text forward; False when tracing failed
         self._trace_lock = threading.Lock()
+        self._prompt_skip: dict[str, int] = {}
 
     def _single_forward(self) -> Any:
         """The traced forward for one unpadded text, traced on the TRACE_AFTER-th call; None meanwhile."""
@@ -404,6 +405,12 @@ class LeanSentenceModel:
             raise IndexError(i)
         return _First(self.bert)
 
+    def _prompt_tokens(self, prompt: str) -> int:
+        """Tokens before a text's own: the start token and the prompt's ("query:" is "▁query", ":"); once per prompt."""
+        if prompt not in self._prompt_skip:
+            self._prompt_skip[prompt] = len(self.tokenizer.encode(prompt.rstrip()).ids) - 1 if prompt.strip() else 1
+        return self._prompt_skip[prompt]
+
     def get_sentence_embedding_dimension(self) -> int:
         return self.dim
 
@@ -424,7 +431,7 @@ class LeanSentenceModel:
         prompt = self.prompts.get(prompt_name, "") if prompt_name else ""
         order = np.argsort([-len(t) for t in texts])
         out: list[torch.Tensor] = []
-        skip = len(self.tokenizer.encode(prompt.rstrip()).ids) - 1 if prompt.strip() else 1  # <s> and the prompt
+        skip = self._prompt_tokens(prompt) if states is not None else 0
         by_text: dict[int, np.ndarray] = {}
         with torch.inference_mode(), threads(pool_threads() if len(texts) > 1 else 1):
             for start in range(0, len(texts), batch_size):

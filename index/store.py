@@ -100,6 +100,7 @@ class HybridIndex:
         units: np.ndarray | None = None,
         fine: LexicalIndex | None = None,
         late_tokens: PackedTokens | None = None,
+        late: LateInteraction | None = None,
     ) -> None:
         self.chunks = chunks
         self.lexical = lexical
@@ -115,11 +116,15 @@ class HybridIndex:
         self._rows: dict[str, int] = {}
         self._units_of: dict[int, list[int]] = {}
         self.fine_rows = fine_rows(self.units)
-        # late interaction (index.late): the passages' projected token vectors, when the encoder has a projection
-        late = load_late(model_key(encoder)) if late_tokens is not None else None
-        usable = late is not None and late_tokens is not None and late_tokens.digest == late.digest()
-        self.late_tokens = late_tokens if usable and len(late_tokens) == len(chunks) else None  # type: ignore[arg-type]
-        self.late: LateInteraction | None = late if self.late_tokens is not None else None
+        # late interaction (index.late): the projection, and the passages' token vectors made with it
+        usable = (
+            late is not None
+            and late_tokens is not None
+            and late_tokens.digest == late.digest()
+            and len(late_tokens) == len(chunks)
+        )
+        self.late = late if usable else None
+        self.late_tokens = late_tokens if usable else None
         self.queries = QueryEmbeddings(encoder, self.late)
 
     # -- build -------------------------------------------------------------------------------
@@ -143,10 +148,12 @@ class HybridIndex:
         units, unit_texts = unit_table(chunks, sentences, sentence_min_chars)
         # Unchanged passages keep their vectors (same model, same text): adding a document embeds only it.
         known = _reusable_vectors(previous)
-        tokens = late_tokens_of(chunks, encoder, previous, batch, progress, known) if late else None
+        projection = load_late(model_key(encoder)) if late else None
+        tokens = late_tokens_of(chunks, encoder, projection, previous, batch, progress, known)
         vectors = embed_units(unit_texts, encoder, known, batch, progress)
         fine = LexicalIndex.build(fine_texts(chunks, units, unit_texts))
-        return cls(chunks, lexical, DenseIndex.build(vectors), encoder, dense_weight, units, fine, tokens)
+        dense = DenseIndex.build(vectors)
+        return cls(chunks, lexical, dense, encoder, dense_weight, units, fine, tokens, projection)
 
     def vectors_by_text(self) -> dict[str, np.ndarray]:
         """This index's vectors by embedded text hash, for reuse by the next build."""
@@ -314,8 +321,8 @@ class HybridIndex:
             or (len(units) and (units[:, 0].min() < 0 or units[:, 0].max() >= len(chunks)))
         ):
             raise IndexUnavailable("Index incohérent (segments et vecteurs ne correspondent pas) : reconstruisez-le.")
-        idx = cls(chunks, lexical, dense, encoder, dense_weight, units, fine, late_tokens)
         late = load_late(model_key(encoder))
+        idx = cls(chunks, lexical, dense, encoder, dense_weight, units, fine, late_tokens, late)
         if late is not None and idx.late is None and getattr(encoder, "gives_tokens", False):
             # a projection refitted (or added) since the build: the passages' token vectors are made again
             raise IndexUnavailable("Index sans les vecteurs de mots de la projection actuelle : reconstruisez-le.")
@@ -396,16 +403,16 @@ def embed_units(
 def late_tokens_of(
     chunks: list[Chunk],
     encoder: Encoder,
+    late: LateInteraction | None,
     previous: HybridIndex | None = None,
     batch: int = 64,
     progress: Progress | None = None,
     vectors: dict[str, np.ndarray] | None = None,
 ) -> PackedTokens | None:
-    """The projected token vectors of every chunk, when the encoder has a late-interaction projection and gives
-    token vectors (else None: the fused search alone). A chunk of the previous build keeps its vectors. The same
+    """The token vectors of every chunk projected by `late`, when there is one and the encoder gives token vectors
+    (else None: the fused search alone). A chunk of the previous build keeps its vectors. The same
     forward pass gives the chunks' embeddings: they go into `vectors` (by text), not to be embedded again.
     Above LATE_MAX_PASSAGES, none (their memory would outgrow the rest of the index)."""
-    late = load_late(model_key(encoder))
     if late is None or not getattr(encoder, "gives_tokens", False):
         return None
     if len(chunks) > LATE_MAX_PASSAGES:

@@ -93,10 +93,9 @@ def test_tokens_come_with_the_chunks_embeddings_and_a_large_corpus_goes_without(
 
     chunks = load_corpus(corpus_dir).chunks
     projection = LateInteraction(np.eye(8, 4, dtype=np.float32), 0.4, 30, "token-fake")
-    monkeypatch.setattr(store, "load_late", lambda key: projection if key == "token-fake" else None)
     vectors: dict[str, np.ndarray] = {}
-    tokens = store.late_tokens_of(chunks, TokenEncoder(), vectors=vectors)  # type: ignore[arg-type]
+    tokens = store.late_tokens_of(chunks, TokenEncoder(), projection, vectors=vectors)  # type: ignore[arg-type]
     assert tokens is not None and len(tokens) == len(chunks) and tokens.vectors.shape[1] == 4
     assert len(vectors) == len({store.search_text(c) for c in chunks})  # embedded once, with their tokens
     monkeypatch.setattr(store, "LATE_MAX_PASSAGES", len(chunks) - 1)
-    assert store.late_tokens_of(chunks, TokenEncoder()) is None  # type: ignore[arg-type]
+    assert store.late_tokens_of(chunks, TokenEncoder(), projection) is None  # type: ignore[arg-type]
