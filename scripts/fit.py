@@ -134,15 +134,27 @@ def _cached_queries(encoder, texts: list[str]) -> np.ndarray:
     return vectors
 
 
-def _level(probabilities: np.ndarray, right: np.ndarray, target: float) -> float:
+def _wilson_low(right: int, n: int, z: float = 1.645) -> float:
+    """The lower end of the one-sided 95 % Wilson interval of a proportion (`right` of `n`)."""
+    p = right / n
+    centre = p + z * z / (2 * n)
+    spread = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return float((centre - spread) / (1 + z * z / n))
+
+
+def _level(probabilities: np.ndarray, right: np.ndarray, target: float, confident: bool = False) -> float:
     """The lowest level (0.01 steps) from which the predictions at or above every higher level are right at
-    least `target` of the time (1.0: never sure)."""
+    least `target` of the time (1.0: never sure). `confident`: and those at or above it are right at least
+    `target` of the time with 95 % confidence (a handful of predictions, all right, is not enough)."""
     level = 1.0
     for cut in np.round(np.arange(0.99, 0.19, -0.01), 2):
         above = probabilities >= cut
-        if above.any() and right[above].mean() < target:
+        if not above.any():
+            continue
+        if right[above].mean() < target:
             break
-        level = float(cut)
+        if not confident or _wilson_low(int(right[above].sum()), int(above.sum())) >= target:
+            level = float(cut)
     return level
 
 
@@ -220,8 +232,13 @@ def fit_situation_slots() -> str:
         empty = np.array([v is None for v in lex])
         differs = np.array([v is not None and canonical(name, str(p)) != v for v, p in zip(lex, oof, strict=True)])
         right = oof == y
-        level_fill = _level(prob[empty], right[empty], LEVEL_ACCURACY) if empty.any() else 1.0
-        level_override = _level(prob[differs], right[differs], OVERRIDE_ACCURACY) if differs.any() else 1.0
+        # by predicted value: a frequent easy value must not lend its level to a rare one
+        level_fill = {str(v): _level(prob[empty & (oof == v)], right[empty & (oof == v)], LEVEL_ACCURACY, True)
+                      for v in sorted(set(oof[empty]))}
+        level_override = {
+            str(v): _level(prob[differs & (oof == v)], right[differs & (oof == v)], OVERRIDE_ACCURACY, True)
+            for v in sorted(set(oof[differs]))
+        }
         model = LogisticRegression(C=c, max_iter=3000, class_weight="balanced").fit(x, y)
         slot = Slot.of(name, model, level_fill, level_override)
         params["slots"][name] = slot.params()
@@ -238,7 +255,7 @@ def fit_situation_slots() -> str:
             "sealed_sure_accuracy": round(sure_acc, 4),
         }
         report.append(
-            f"  {name:16s} C={c:<4} CV {acc:.3f}  levels {level_fill:.2f}/{level_override:.2f}  "
+            f"  {name:16s} C={c:<4} CV {acc:.3f}  "
             f"sealed {sealed_acc:.3f} (sure {sure.mean():.2f} of it, right {sure_acc:.3f})  "
             + " ".join(f"{w.removeprefix('writer_')} {a:.3f}" for w, a in by_writer.items())
         )

@@ -4,10 +4,11 @@ disability and its effect, CEP under way, social needs, who it is about, gender)
 Each slot is a multinomial logistic regression on the question's embedding and the lexicon extractor's reading
 (its matches are features, not decisions), fitted by `make fit` on the situation bank
 (knowledge/training/situations/, writers a and b; writer c is the sealed split) and saved in knowledge/models/.
-A slot acts at or above its levels, calibrated out of fold by scripts/fit.py: one where the lexicon read nothing
-for it (the slot fills it in), one where the lexicon read another value (the slot overrides it); each is the
-lowest probability from which the slot's predictions in that case were right at least LEVEL_ACCURACY (filling
-in) or OVERRIDE_ACCURACY (overriding) of the time.
+A slot acts at or above its levels, calibrated out of fold by scripts/fit.py for each value it predicts: one
+where the lexicon read nothing for it (the slot fills it in), one where the lexicon read another value (the slot
+overrides it); each is the lowest probability from which the slot's predictions of that value in that case were
+right at least LEVEL_ACCURACY (filling in) or OVERRIDE_ACCURACY (overriding) of the time. By value, not by slot:
+« aucun CEP en cours », predicted right nearly always, does not lend its level to « suivi par Pôle emploi ».
 """
 
 from __future__ import annotations
@@ -187,14 +188,15 @@ class Slot:
     classes: tuple[str, ...]
     coef: np.ndarray  # (classes, features)
     intercept: np.ndarray  # (classes,)
-    level_fill: float  # least probability to fill in what the lexicon did not read
-    level_override: float  # least probability to replace what the lexicon read
+    level_fill: dict[str, float]  # by value: least probability to fill in what the lexicon did not read
+    level_override: dict[str, float]  # by value: least probability to replace what the lexicon read
 
     def level(self, lexicon: str | None, value: str) -> float:
-        """The probability the value needs, given what the lexicon read for this slot."""
+        """The probability the value needs, given what the lexicon read for this slot (1.0 for a value never
+        calibrated in that case: never sure)."""
         if lexicon is None:
-            return self.level_fill
-        return 0.0 if canonical(self.name, value) == lexicon else self.level_override
+            return self.level_fill.get(value, 1.0)
+        return 0.0 if canonical(self.name, value) == lexicon else self.level_override.get(value, 1.0)
 
     def probabilities(self, x: Any) -> np.ndarray:
         z = np.asarray(x @ self.coef.T) + self.intercept
@@ -212,7 +214,7 @@ class Slot:
         }
 
     @classmethod
-    def of(cls, name: str, model: Any, level_fill: float, level_override: float) -> Slot:
+    def of(cls, name: str, model: Any, level_fill: dict[str, float], level_override: dict[str, float]) -> Slot:
         """From a fitted sklearn LogisticRegression (two classes: a single row of weights, made two)."""
         coef, intercept = np.asarray(model.coef_, dtype=np.float64), np.asarray(model.intercept_, dtype=np.float64)
         if len(model.classes_) == 2:
@@ -258,8 +260,8 @@ class SlotReader:
                     tuple(p["classes"]),
                     np.asarray(p["coef"]),
                     np.asarray(p["intercept"]),
-                    p["level_fill"],
-                    p["level_override"],
+                    {str(k): float(v) for k, v in dict(p["level_fill"]).items()},  # a float: an older file
+                    {str(k): float(v) for k, v in dict(p["level_override"]).items()},
                 )
                 for name, p in params["slots"].items()
             }
