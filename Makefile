@@ -36,7 +36,7 @@ browser-deps:  ## Debian chromium for the browser tests (installed when missing 
 
 test: setup browser-deps  ## lint, then all tests: unit, real corpus and model, app, browser
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadgroup
 
 test-fast: setup  ## unit tests only (fake encoder, tiny corpus)
 	$(BIN)/python -m pytest -q -m "not real and not browser"

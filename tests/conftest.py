@@ -81,3 +81,14 @@ def real_assistant(tmp_path_factory: pytest.TempPathFactory):
 
     index_dir = tmp_path_factory.mktemp("real-index")
     return Assistant.load(replace(Settings.from_env(), index_dir=index_dir, model_name=Settings().model_name))
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under `-n 2 --dist loadgroup` (make test), the browser tests run one after another on one worker and the
+    tests of the real model on the other, so the real index is built once; the rest fill in beside them."""
+    for item in items:
+        if item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.xdist_group("browser"))
+        elif item.get_closest_marker("real"):
+            item.add_marker(pytest.mark.xdist_group("real"))

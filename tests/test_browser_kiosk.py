@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from assistant.app.browser import CHROMIUM, RAN, WATCH_RUNS, app_env, chromium, serve_app, wait_idle, wait_ready
+from assistant.app.browser import CHROMIUM, app_env, chromium, serve_app, wait_ready
 from assistant.app.kiosk import choose, load_kiosk, paths, question_of, start
 from assistant.settings import KNOWLEDGE_DIR
 
@@ -60,16 +60,23 @@ def focus_in_view(page: Any, pending: bool) -> tuple[bool, str]:
     return ok and heading_ok, f"{heading} ; {where}"
 
 
+SIGNATURE = """() => {
+  const caption = document.querySelector('.st-key-kiosk-choice [data-testid="stCaptionContainer"]');
+  return [caption ? caption.innerText : '', document.querySelectorAll('[data-testid="stChatMessage"]').length,
+          document.querySelectorAll('.st-key-kiosk-focus h4').length].join('|');
+}"""
+
+
 def tap(pages: list[Any], label: str, area: str) -> None:
-    """Taps the same button on every screen, then waits for each app run (the runs overlap: one server)."""
+    """Taps the same button on every screen, then waits on each until what a tap changes has changed: the path
+    above the pending question, the number of messages, the answer's cards (every tap changes one of them). A
+    wait on the script's running state missed runs too quick to be drawn and then waited 15 s for nothing."""
+    before = []
     for page in pages:
-        page.evaluate(WATCH_RUNS)
+        before.append(page.evaluate(SIGNATURE))
         page.locator(area).get_by_role("button", name=label, exact=True).click()
-    for page in pages:  # as rerun_after: a run seen, or the app idle when it was too quick to be seen
-        try:
-            page.wait_for_function(RAN, timeout=15_000)
-        except Exception:  # playwright's TimeoutError
-            wait_idle(page)
+    for page, seen in zip(pages, before, strict=True):
+        page.wait_for_function(f"(seen) => ({SIGNATURE})() !== seen", arg=seen, timeout=30_000)
 
 
 def settle(page: Any, pending: bool, timeout_s: float = 8.0) -> tuple[bool, str]:
@@ -110,9 +117,10 @@ def test_each_kiosk_path_shows_its_question_then_its_operator_in_view(tmp_path: 
                     ok, where = settle(page, pending)
                     if not ok:
                         failures.append(f"{name} {' → '.join(labels[: i + 1])} : {where}")
-            tap(screens, "Recommencer", ".st-key-kiosk-focus")
             for page in screens:
-                page.wait_for_function("() => !document.querySelector('[data-testid=\"stChatMessage\"]')")
+                page.locator(".st-key-kiosk-focus").get_by_role("button", name="Recommencer", exact=True).click()
+            for page in screens:
+                page.wait_for_function(f"() => ({SIGNATURE})() === '|0|0'")
         for name, page in pages.items():
             box = page.locator(".st-key-kiosk-situations button").first.bounding_box()
             assert box is not None and box["width"] >= 300, name  # big buttons on both screens
