@@ -1,9 +1,10 @@
 """The caller's situation read by learned slots: one classifier per slot (status, age band, cadre, young graduate,
 disability and its effect, CEP under way, social needs, who it is about, gender).
 
-Each slot is a multinomial logistic regression on the question's embedding and the lexicon extractor's reading
-(its matches are features, not decisions), fitted by `make fit` on the situation bank
-(knowledge/training/situations/, writers a and b; writer c is the sealed split) and saved in knowledge/models/.
+Each slot is a multinomial logistic regression, or one with a hidden ReLU layer where that cross-validates
+better (status), on the question's embedding and the lexicon extractor's reading (its matches are features, not
+decisions), fitted by `make fit` on the situation bank
+(knowledge/training/situations/, every writer but c, the sealed split) and saved in knowledge/models/.
 A slot acts at or above its levels, calibrated out of fold by scripts/fit.py for each value it predicts: one
 where the lexicon read nothing for it (the slot fills it in), one where the lexicon read another value (the slot
 overrides it); each is the lowest probability from which the slot's predictions of that value in that case were
@@ -190,6 +191,8 @@ class Slot:
     intercept: np.ndarray  # (classes,)
     level_fill: dict[str, float]  # by value: least probability to fill in what the lexicon did not read
     level_override: dict[str, float]  # by value: least probability to replace what the lexicon read
+    hidden_coef: np.ndarray | None = None  # (units, features): a hidden ReLU layer before the softmax, if any
+    hidden_intercept: np.ndarray | None = None  # (units,)
 
     def level(self, lexicon: str | None, value: str) -> float:
         """The probability the value needs, given what the lexicon read for this slot (1.0 for a value never
@@ -199,23 +202,38 @@ class Slot:
         return 0.0 if canonical(self.name, value) == lexicon else self.level_override.get(value, 1.0)
 
     def probabilities(self, x: Any) -> np.ndarray:
+        if self.hidden_coef is not None:
+            x = np.maximum(np.asarray(x @ self.hidden_coef.T) + self.hidden_intercept, 0.0)
         z = np.asarray(x @ self.coef.T) + self.intercept
         z -= z.max(axis=1, keepdims=True)
         e = np.exp(z)
         return e / e.sum(axis=1, keepdims=True)
 
     def params(self) -> dict[str, Any]:
-        return {
+        out = {
             "classes": list(self.classes),
             "coef": [learned.floats(row, SAVED_DECIMALS) for row in self.coef],
             "intercept": learned.floats(self.intercept, SAVED_DECIMALS),
             "level_fill": self.level_fill,
             "level_override": self.level_override,
         }
+        if self.hidden_coef is not None and self.hidden_intercept is not None:
+            out["hidden_coef"] = [learned.floats(row, SAVED_DECIMALS) for row in self.hidden_coef]
+            out["hidden_intercept"] = learned.floats(self.hidden_intercept, SAVED_DECIMALS)
+        return out
 
     @classmethod
     def of(cls, name: str, model: Any, level_fill: dict[str, float], level_override: dict[str, float]) -> Slot:
-        """From a fitted sklearn LogisticRegression (two classes: a single row of weights, made two)."""
+        """From a fitted sklearn LogisticRegression (two classes: a single row of weights, made two) or
+        MLPClassifier with one hidden ReLU layer and a softmax output."""
+        if hasattr(model, "coefs_"):
+            if model.activation != "relu" or len(model.coefs_) != 2 or model.out_activation_ != "softmax":
+                raise ValueError("a slot takes one hidden ReLU layer and a softmax output")
+            return cls(
+                name, tuple(str(c) for c in model.classes_), np.asarray(model.coefs_[1], dtype=np.float64).T,
+                np.asarray(model.intercepts_[1], dtype=np.float64), level_fill, level_override,
+                np.asarray(model.coefs_[0], dtype=np.float64).T, np.asarray(model.intercepts_[0], dtype=np.float64),
+            )
         coef, intercept = np.asarray(model.coef_, dtype=np.float64), np.asarray(model.intercept_, dtype=np.float64)
         if len(model.classes_) == 2:
             coef, intercept = np.vstack([-coef[0] / 2, coef[0] / 2]), np.array([-intercept[0] / 2, intercept[0] / 2])
@@ -262,6 +280,8 @@ class SlotReader:
                     np.asarray(p["intercept"]),
                     {str(k): float(v) for k, v in dict(p["level_fill"]).items()},  # a float: an older file
                     {str(k): float(v) for k, v in dict(p["level_override"]).items()},
+                    np.asarray(p["hidden_coef"]) if "hidden_coef" in p else None,
+                    np.asarray(p["hidden_intercept"]) if "hidden_intercept" in p else None,
                 )
                 for name, p in params["slots"].items()
             }
