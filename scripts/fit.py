@@ -142,10 +142,10 @@ def _wilson_low(right: int, n: int, z: float = 1.645) -> float:
     return float((centre - spread) / (1 + z * z / n))
 
 
-def _level(probabilities: np.ndarray, right: np.ndarray, target: float, confident: bool = False) -> float:
+def _level(probabilities: np.ndarray, right: np.ndarray, target: float) -> float:
     """The lowest level (0.01 steps) from which the predictions at or above every higher level are right at
-    least `target` of the time (1.0: never sure). `confident`: and those at or above it are right at least
-    `target` of the time with 95 % confidence (a handful of predictions, all right, is not enough)."""
+    least `target` of the time, and those at or above it right at least `target` of the time with 95 %
+    confidence (a handful of predictions, all right, is not enough); 1.0: never sure."""
     level = 1.0
     for cut in np.round(np.arange(0.99, 0.19, -0.01), 2):
         above = probabilities >= cut
@@ -153,7 +153,7 @@ def _level(probabilities: np.ndarray, right: np.ndarray, target: float, confiden
             continue
         if right[above].mean() < target:
             break
-        if not confident or _wilson_low(int(right[above].sum()), int(above.sum())) >= target:
+        if _wilson_low(int(right[above].sum()), int(above.sum())) >= target:
             level = float(cut)
     return level
 
@@ -249,10 +249,10 @@ def fit_situation_slots() -> str:
         differs = np.array([v is not None and canonical(name, str(p)) != v for v, p in zip(lex, oof, strict=True)])
         right = oof == y
         # by predicted value: a frequent easy value must not lend its level to a rare one
-        level_fill = {str(v): _level(prob[empty & (oof == v)], right[empty & (oof == v)], LEVEL_ACCURACY, True)
+        level_fill = {str(v): _level(prob[empty & (oof == v)], right[empty & (oof == v)], LEVEL_ACCURACY)
                       for v in sorted(set(oof[empty]))}
         level_override = {
-            str(v): _level(prob[differs & (oof == v)], right[differs & (oof == v)], OVERRIDE_ACCURACY, True)
+            str(v): _level(prob[differs & (oof == v)], right[differs & (oof == v)], OVERRIDE_ACCURACY)
             for v in sorted(set(oof[differs]))
         }
         model = _slot_model(c).fit(x, y)
