@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -74,21 +77,48 @@ def fake_encoder() -> HashEncoder:
     return HashEncoder()
 
 
+def _code_key() -> str:
+    """A hash of what an index of the built-in corpus depends on beyond the corpus and the model, which the
+    index's own freshness check covers: the code of the three packages and the knowledge (banks aside)."""
+    h = hashlib.sha256()
+    roots = [PROJECT_ROOT / name for name in ("assistant", "ingest", "index", "knowledge")]
+    for path in sorted(p for root in roots for p in root.rglob("*") if p.is_file() and p.suffix != ".pyc"):
+        if "training" in path.parts:  # the banks are read by fitting, not by an index build
+            continue
+        h.update(str(path.relative_to(PROJECT_ROOT)).encode())
+        h.update(hashlib.sha256(path.read_bytes()).digest())
+    return h.hexdigest()[:16]
+
+
+def real_index_dir() -> Path:
+    """Where the real tests keep the index of the built-in corpus between runs: built by the first run after
+    the code, the documents or the model change (a 1 to 4 minute build), loaded by the next ones. Only the
+    current key's folder is kept. CI starts from an empty HOME, so it always builds."""
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "cep-assistant" / "test-index"
+    key = _code_key()
+    if cache.is_dir():
+        for old in cache.iterdir():
+            if old.name != key:
+                shutil.rmtree(old, ignore_errors=True)
+    return cache / key
+
+
 @pytest.fixture(scope="session")
-def real_assistant(tmp_path_factory: pytest.TempPathFactory):
-    """The built-in corpus with the real model, built once per test session in a temporary index."""
+def real_assistant():
+    """The built-in corpus with the real model, its index built once and reused by later test runs (the
+    index's own check rebuilds it when the documents or the model differ, the folder name when the code does)."""
     from assistant.pipeline import Assistant
 
-    index_dir = tmp_path_factory.mktemp("real-index")
-    return Assistant.load(replace(Settings.from_env(), index_dir=index_dir, model_name=Settings().model_name))
+    return Assistant.load(replace(Settings.from_env(), index_dir=real_index_dir(), model_name=Settings().model_name))
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Under `-n 2 --dist loadgroup` (make test), the browser tests run one after another on one worker and the
-    tests of the real model on the other, so the real index is built once; the rest fill in beside them."""
+    """Under `-n 2 --dist loadgroup` (make test), the tests of the real model run on one worker, so the real
+    index is built or loaded once; each browser test module runs on one worker (its fixtures made once), the
+    modules beside each other; the rest fill in."""
     for item in items:
         if item.get_closest_marker("browser"):
-            item.add_marker(pytest.mark.xdist_group("browser"))
+            item.add_marker(pytest.mark.xdist_group(f"browser:{item.path.stem}"))
         elif item.get_closest_marker("real"):
             item.add_marker(pytest.mark.xdist_group("real"))

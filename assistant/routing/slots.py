@@ -182,24 +182,13 @@ def features(vectors: np.ndarray, lexical: np.ndarray, texts: list[str], fitted:
 
 
 @dataclass(frozen=True)
-class Slot:
-    """One fitted slot: its values, a softmax layer over the features, and its calibrated level."""
+class Head:
+    """One fitted model of a slot: a softmax layer over the features, after one hidden ReLU layer if any."""
 
-    name: str
-    classes: tuple[str, ...]
-    coef: np.ndarray  # (classes, features)
+    coef: np.ndarray  # (classes, features or units)
     intercept: np.ndarray  # (classes,)
-    level_fill: dict[str, float]  # by value: least probability to fill in what the lexicon did not read
-    level_override: dict[str, float]  # by value: least probability to replace what the lexicon read
-    hidden_coef: np.ndarray | None = None  # (units, features): a hidden ReLU layer before the softmax, if any
+    hidden_coef: np.ndarray | None = None  # (units, features)
     hidden_intercept: np.ndarray | None = None  # (units,)
-
-    def level(self, lexicon: str | None, value: str) -> float:
-        """The probability the value needs, given what the lexicon read for this slot (1.0 for a value never
-        calibrated in that case: never sure)."""
-        if lexicon is None:
-            return self.level_fill.get(value, 1.0)
-        return 0.0 if canonical(self.name, value) == lexicon else self.level_override.get(value, 1.0)
 
     def probabilities(self, x: Any) -> np.ndarray:
         if self.hidden_coef is not None:
@@ -211,11 +200,8 @@ class Slot:
 
     def params(self) -> dict[str, Any]:
         out = {
-            "classes": list(self.classes),
             "coef": [learned.floats(row, SAVED_DECIMALS) for row in self.coef],
             "intercept": learned.floats(self.intercept, SAVED_DECIMALS),
-            "level_fill": self.level_fill,
-            "level_override": self.level_override,
         }
         if self.hidden_coef is not None and self.hidden_intercept is not None:
             out["hidden_coef"] = [learned.floats(row, SAVED_DECIMALS) for row in self.hidden_coef]
@@ -223,21 +209,75 @@ class Slot:
         return out
 
     @classmethod
-    def of(cls, name: str, model: Any, level_fill: dict[str, float], level_override: dict[str, float]) -> Slot:
+    def from_params(cls, p: dict[str, Any]) -> Head:
+        hidden = "hidden_coef" in p
+        return cls(
+            np.asarray(p["coef"]), np.asarray(p["intercept"]),
+            np.asarray(p["hidden_coef"]) if hidden else None, np.asarray(p["hidden_intercept"]) if hidden else None,
+        )
+
+    @classmethod
+    def of(cls, model: Any) -> Head:
         """From a fitted sklearn LogisticRegression (two classes: a single row of weights, made two) or
         MLPClassifier with one hidden ReLU layer and a softmax output."""
         if hasattr(model, "coefs_"):
             if model.activation != "relu" or len(model.coefs_) != 2 or model.out_activation_ != "softmax":
                 raise ValueError("a slot takes one hidden ReLU layer and a softmax output")
             return cls(
-                name, tuple(str(c) for c in model.classes_), np.asarray(model.coefs_[1], dtype=np.float64).T,
-                np.asarray(model.intercepts_[1], dtype=np.float64), level_fill, level_override,
+                np.asarray(model.coefs_[1], dtype=np.float64).T, np.asarray(model.intercepts_[1], dtype=np.float64),
                 np.asarray(model.coefs_[0], dtype=np.float64).T, np.asarray(model.intercepts_[0], dtype=np.float64),
             )
         coef, intercept = np.asarray(model.coef_, dtype=np.float64), np.asarray(model.intercept_, dtype=np.float64)
-        if len(model.classes_) == 2:
+        if coef.shape[0] == 1:
             coef, intercept = np.vstack([-coef[0] / 2, coef[0] / 2]), np.array([-intercept[0] / 2, intercept[0] / 2])
-        return cls(name, tuple(str(c) for c in model.classes_), coef, intercept, level_fill, level_override)
+        return cls(coef, intercept)
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One fitted slot: its values, its models (their probabilities averaged), and its calibrated levels."""
+
+    name: str
+    classes: tuple[str, ...]
+    heads: tuple[Head, ...]
+    level_fill: dict[str, float]  # by value: least probability to fill in what the lexicon did not read
+    level_override: dict[str, float]  # by value: least probability to replace what the lexicon read
+
+    def level(self, lexicon: str | None, value: str) -> float:
+        """The probability the value needs, given what the lexicon read for this slot (1.0 for a value never
+        calibrated in that case: never sure)."""
+        if lexicon is None:
+            return self.level_fill.get(value, 1.0)
+        return 0.0 if canonical(self.name, value) == lexicon else self.level_override.get(value, 1.0)
+
+    def probabilities(self, x: Any) -> np.ndarray:
+        return np.mean([head.probabilities(x) for head in self.heads], axis=0)
+
+    def params(self) -> dict[str, Any]:
+        return {
+            "classes": list(self.classes),
+            "heads": [head.params() for head in self.heads],
+            "level_fill": self.level_fill,
+            "level_override": self.level_override,
+        }
+
+    @classmethod
+    def from_params(cls, name: str, p: dict[str, Any]) -> Slot:
+        return cls(
+            name,
+            tuple(p["classes"]),
+            tuple(Head.from_params(h) for h in p["heads"]),
+            {str(k): float(v) for k, v in dict(p["level_fill"]).items()},
+            {str(k): float(v) for k, v in dict(p["level_override"]).items()},
+        )
+
+    @classmethod
+    def of(cls, name: str, models: list[Any], level_fill: dict[str, float], level_override: dict[str, float]) -> Slot:
+        """From fitted sklearn models of the same classes (see Head.of), their probabilities averaged."""
+        classes = [tuple(str(c) for c in m.classes_) for m in models]
+        if len(set(classes)) != 1:
+            raise ValueError("the models of a slot must have the same classes")
+        return cls(name, classes[0], tuple(Head.of(m) for m in models), level_fill, level_override)
 
 
 @dataclass(frozen=True)
@@ -272,19 +312,7 @@ class SlotReader:
             return None
         try:
             fitted = learned.restore_tfidf(vectorizers(Cues.load(knowledge_dir)), params["ngrams"])
-            slots = {
-                name: Slot(
-                    name,
-                    tuple(p["classes"]),
-                    np.asarray(p["coef"]),
-                    np.asarray(p["intercept"]),
-                    {str(k): float(v) for k, v in dict(p["level_fill"]).items()},  # a float: an older file
-                    {str(k): float(v) for k, v in dict(p["level_override"]).items()},
-                    np.asarray(p["hidden_coef"]) if "hidden_coef" in p else None,
-                    np.asarray(p["hidden_intercept"]) if "hidden_intercept" in p else None,
-                )
-                for name, p in params["slots"].items()
-            }
+            slots = {name: Slot.from_params(name, p) for name, p in params["slots"].items()}
         except (KeyError, TypeError, ValueError) as exc:  # written by another version: the lexicon reads alone
             log.warning("%s : créneaux de situation illisibles (%s) ; relancez « make fit ».", path, exc)
             return None
