@@ -99,6 +99,7 @@ def test_recognizes_figure_questions(engine: FigureEngine) -> None:
     assert engine.is_figure_question("Combien d'entrées en CEP chez Pôle emploi ?")
     assert engine.is_figure_question("ca fait combien en %")
     assert engine.is_figure_question("À combien s'établissait le taux de chômage ?")
+    assert engine.is_figure_question("cb de jeunes a la mission locale en 2021")  # kiosk spelling of « combien »
     assert not engine.is_figure_question("Comment fonctionne le CEP ?")
 
 
