@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -92,13 +93,14 @@ def _code_key() -> str:
 
 def real_index_dir() -> Path:
     """Where the real tests keep the index of the built-in corpus between runs: built by the first run after
-    the code, the documents or the model change (a 1 to 4 minute build), loaded by the next ones. Only the
-    current key's folder is kept. CI starts from an empty HOME, so it always builds."""
+    the code, the documents or the model change (a 1 to 4 minute build), loaded by the next ones. The folders
+    of other keys go once a day old (another checkout's tests may be using one). CI starts from an empty HOME,
+    so it always builds."""
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "cep-assistant" / "test-index"
     key = _code_key()
     if cache.is_dir():
         for old in cache.iterdir():
-            if old.name != key:
+            if old.name != key and time.time() - old.stat().st_mtime > 86_400:
                 shutil.rmtree(old, ignore_errors=True)
     return cache / key
 

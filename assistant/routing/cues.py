@@ -39,7 +39,7 @@ class Cues:
     before_number: frozenset[str]
     before_stop: frozenset[str]
     possessive: frozenset[str]
-    work: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (group, its phrases as token tuples)
+    work: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (group, its phrases: folded words joined by spaces)
     past: frozenset[str] = frozenset()
     negation: frozenset[str] = frozenset()
     window: int = 3  # tokens before a phrase where a past or a negation word marks it
