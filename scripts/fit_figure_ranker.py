@@ -59,7 +59,7 @@ def build_examples(engine: FigureEngine, assistant: Assistant, rows: list[dict])
         normalized = expand_shorthand(text, assistant.lexicon)
         hits = assistant.retrieve(normalized, spelled_out=True).hits  # as the pipeline asks figures
         q = engine.parse(text)
-        cands = engine.candidates(q, hits, engine.query_vector(text))
+        cands = engine.candidates(q, hits, engine.query_vector(engine.reader.respelled(text)))
         values = [engine.values[i] for i in cands.rows]
         gold = d["number"]
         positive = np.array([gold is not None and close(v, float(gold)) for v in values], dtype=bool)

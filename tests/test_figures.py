@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -101,6 +102,13 @@ def test_recognizes_figure_questions(engine: FigureEngine) -> None:
     assert engine.is_figure_question("À combien s'établissait le taux de chômage ?")
     assert engine.is_figure_question("cb de jeunes a la mission locale en 2021")  # kiosk spelling of « combien »
     assert not engine.is_figure_question("Comment fonctionne le CEP ?")
+
+
+def test_a_kiosk_spelling_of_combien_is_read_as_combien(engine: FigureEngine) -> None:
+    typed = engine.parse("pole emploi occitanie CB de cep commencés 2021")
+    written = engine.parse("pole emploi occitanie combien de cep commencés 2021")
+    assert typed.text == "pole emploi occitanie CB de cep commencés 2021"  # shown as typed
+    assert replace(typed, text=written.text) == written  # « cb » is neither what is counted nor a typo
 
 
 @pytest.mark.real

@@ -134,8 +134,8 @@ class FigureEngine:
         if not q.weights and not q.metrics and not q.asked_object and q.unit in (None, "count", "percent"):
             # "et en 2020 ?" out of a conversation: nothing says which figure (a surface or a budget would)
             return Answer(question, "abstain", ASK_WHICH, message=ASK_WHICH, query=q)
-        if qvec is None:
-            qvec = self.query_vector(question)
+        if qvec is None:  # the question as read: « cb de jeunes » embedded as « combien de jeunes »
+            qvec = self.query_vector(self.reader.respelled(question))
         decision = self.elsewhere(q, self.decide(self.candidates(q, hits, qvec), q), hits, qvec)
         answer = self.phraser.answer(q, decision)
         answer.question = question

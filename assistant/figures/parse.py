@@ -91,6 +91,13 @@ class QuestionReader:
         }
         unit_words = sorted({w for ws in lexicon.units.values() for w in ws if w[:1].isalnum()}, key=len, reverse=True)
         self._rate_base = re.compile(rf"(?:\b(?:au|aux|par)\s+|/\s?)(?:{'|'.join(map(re.escape, unit_words))})\b")
+        self._spelled = (
+            re.compile(
+                r"\b(?:" + "|".join(map(re.escape, sorted(lexicon.spellings, key=len, reverse=True))) + r")\b", re.I
+            )
+            if lexicon.spellings
+            else None
+        )
         self._cue_words = {w for w in lexicon.cues if " " not in w}
         self._cue_phrases = [w for w in lexicon.cues if " " in w] + list(lexicon.phrases)
         # Words that only say "a number, please": not what the number is about.
@@ -103,9 +110,16 @@ class QuestionReader:
         stems = set(tokens(ENTRE.sub(" ", clean_markup(text))))
         return frozenset(i for i, group in self.metric_groups.items() if stems & group)
 
+    def respelled(self, text: str) -> str:
+        """The question with its kiosk spellings of asking words written out (« cb de jeunes » -> « combien de
+        jeunes »): asked as a count, and « cb » not taken for what is counted."""
+        if self._spelled is None:
+            return text
+        return self._spelled.sub(lambda m: self.lexicon.spellings[m.group(0).lower()], text)
+
     def is_figure_question(self, text: str) -> bool:
         """True for questions asking a number: combien, nombre, taux, part, moyenne, budget, "en %"..."""
-        f = fold(clean_markup(text))
+        f = fold(clean_markup(self.respelled(text)))
         words = set(re.findall(r"[a-z0-9%€²]+", f)) | ({"%"} if "%" in f else set())
         if words & self._cue_words or any(has(f, p) for p in self._cue_phrases):
             return True
@@ -121,6 +135,7 @@ class QuestionReader:
 
     def parse(self, text: str) -> Query:
         """Operators (typos allowed), scopes, years, the unit asked and the weighted content words."""
+        said, text = text, self.respelled(text)
         f = fold(clean_markup(text))
         ops = [k for k, _, _ in self.entities.operator_mentions(f)]
         ops += self._fuzzy_operators(f, set(ops))
@@ -162,7 +177,7 @@ class QuestionReader:
                     if g not in weights:
                         expansions[g] = hit
         return Query(
-            text,
+            said,
             f,
             list(dict.fromkeys(ops)),
             list(dict.fromkeys(scopes)),
