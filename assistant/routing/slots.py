@@ -1,8 +1,9 @@
 """The caller's situation read by learned slots: one classifier per slot (status, age band, cadre, young graduate,
 disability and its effect, CEP under way, social needs, who it is about, gender).
 
-Each slot is a multinomial logistic regression, or one with a hidden ReLU layer where that cross-validates
-better (status), on the question's embedding and the lexicon extractor's reading (its matches are features, not
+Each slot is a multinomial logistic regression or, for a slot the regressions read under 0.95 out of fold, one
+with a hidden ReLU layer or the average of both where that cross-validates better (status: the average), on the
+question's embedding and the lexicon extractor's reading (its matches are features, not
 decisions), fitted by `make fit` on the situation bank
 (knowledge/training/situations/, every writer but c, the sealed split) and saved in knowledge/models/.
 A slot acts at or above its levels, calibrated out of fold by scripts/fit.py for each value it predicts: one
