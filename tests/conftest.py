@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import time
@@ -105,13 +106,36 @@ def real_index_dir() -> Path:
     return cache / key
 
 
+def seed_from_previous(index_dir: Path) -> bool:
+    """A new code key starts from the newest other key's index: its build is copied in as the current one, and
+    the rebuild that follows reuses its vectors (only passages whose text changed are embedded again: 21 s
+    instead of 45 s for the built-in corpus on a quiet machine). False when there is nothing to start from."""
+    from index.store import CURRENT, current_build
+
+    if (index_dir / CURRENT).exists() or not index_dir.parent.is_dir():
+        return False
+    others = [d for d in index_dir.parent.iterdir() if d != index_dir and (d / CURRENT).is_file()]
+    for other in sorted(others, key=lambda d: (d / CURRENT).stat().st_mtime, reverse=True):
+        build = current_build(other)
+        if build is None or not build.is_dir():
+            continue
+        shutil.copytree(build, index_dir / "builds" / build.name)
+        (index_dir / CURRENT).write_text(json.dumps({"build": build.name}), encoding="utf-8")
+        return True
+    return False
+
+
 @pytest.fixture(scope="session")
 def real_assistant():
     """The built-in corpus with the real model, its index built once and reused by later test runs (the
-    index's own check rebuilds it when the documents or the model differ, the folder name when the code does)."""
+    index's own check rebuilds it when the documents or the model differ, the folder name when the code does;
+    a new folder is rebuilt from the previous one's vectors)."""
     from assistant.pipeline import Assistant
 
-    return Assistant.load(replace(Settings.from_env(), index_dir=real_index_dir(), model_name=Settings().model_name))
+    index_dir = real_index_dir()
+    seeded = seed_from_previous(index_dir)
+    settings = replace(Settings.from_env(), index_dir=index_dir, model_name=Settings().model_name)
+    return Assistant.load(settings, rebuild=seeded)
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
