@@ -34,7 +34,7 @@ import assistant.figures.features as _features  # noqa: E402
 from assistant.figures.decide import is_absent  # noqa: E402
 from assistant.figures.engine import FigureEngine  # noqa: E402
 from assistant.figures.rank import RANKER_FILE, Example, Ranker, fit, value_probabilities  # noqa: E402
-from assistant.normalize import clean_input, expand_shorthand  # noqa: E402
+from assistant.normalize import clean_input  # noqa: E402
 from assistant.pipeline import Assistant  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 from ingest.facts import extract_facts  # noqa: E402
@@ -56,8 +56,7 @@ def build_examples(engine: FigureEngine, assistant: Assistant, rows: list[dict])
         text = clean_input(d["question"], 2000)
         if d["number"] is None and not engine.is_figure_question(text):
             continue  # an out-of-scope question the pipeline would not send to the figure engine
-        normalized = expand_shorthand(text, assistant.lexicon)
-        hits = assistant.retrieve(normalized, spelled_out=True).hits  # as the pipeline asks figures
+        hits = assistant.retrieve(text, spelled_out=True).hits  # as the pipeline asks figures
         q = engine.parse(text)
         cands = engine.candidates(q, hits, engine.query_vector(engine.reader.respelled(text)))
         values = [engine.values[i] for i in cands.rows]

@@ -26,7 +26,7 @@ import numpy as np
 
 from assistant import citations, pipeline
 from assistant.evaluation import read_jsonl, supports
-from assistant.normalize import clean_input, expand_shorthand, load_lexicon
+from assistant.normalize import clean_input, load_lexicon
 from assistant.pipeline import Assistant
 from assistant.settings import Settings
 from index import units
@@ -86,27 +86,27 @@ def evidence_rank(hits: list, evidence: str) -> int | None:
     return next((i + 1 for i, h in enumerate(hits) if supports(h.chunk.quote, evidence)), None)
 
 
-def show_misses(assistant: Assistant, items: list, normalized: list[str], k: int) -> None:
+def show_misses(assistant: Assistant, items: list, typed: list[str], k: int) -> None:
     """Each question missed at k, with the evidence's rank in hybrid, lexical-only and dense-only search."""
-    for (name, g), norm in zip(items, normalized, strict=True):
-        r = assistant.retrieve(norm, k=30, spelled_out=g["kind"] == "figure")
+    for (name, g), question in zip(items, typed, strict=True):
+        r = assistant.retrieve(question, k=30, spelled_out=g["kind"] == "figure")
         rank = evidence_rank(r.hits, g["evidence"])
         if rank is not None and rank <= k:
             continue
         modes = {
-            m: evidence_rank(assistant.index.search(r.query, k=30, mode=m, dense_query=norm), g["evidence"])
+            m: evidence_rank(assistant.index.search(r.query, k=30, mode=m, dense_query=question), g["evidence"])
             for m in ("lexical", "dense")
         }
         print(f"    {name} {g['id']} hybrid={rank} lexical={modes['lexical']} dense={modes['dense']} | {g['question']}")
 
 
-def score_answers(assistant: Assistant, items: list, normalized: list[str]) -> None:
+def score_answers(assistant: Assistant, items: list, typed: list[str]) -> None:
     """Passage answers of passage questions: evidence in the first three citations, and in the quoted text."""
     res: dict[str, list[tuple[int, int]]] = {}
-    for (name, g), norm in zip(items, normalized, strict=True):
+    for (name, g), question in zip(items, typed, strict=True):
         if g["kind"] != "passage":
             continue
-        answer = assistant.passage_answer(g["question"], assistant.retrieve(norm))
+        answer = assistant.passage_answer(g["question"], assistant.retrieve(question))
         cited = any(supports(c.quote, g["evidence"]) for c in answer.citations[:3])
         res.setdefault(name, []).append((int(cited), int(supports(answer.text, g["evidence"]))))
     for name, v in sorted(res.items()):
@@ -164,7 +164,7 @@ def main() -> None:
             flush=True,
         )
         assistant = Assistant(replace(settings, index_dir=Path("/nonexistent")), corpus, index, lexicon)
-        normalized = [expand_shorthand(clean_input(g["question"], 10_000), lexicon) for _, g in items]
+        typed = [clean_input(g["question"], 10_000) for _, g in items]
         lexicals = {None: index.lexical}
         for b in floats(args.bm25_b):
             lexicals[b] = LexicalIndex.build([search_text(c) for c in corpus.chunks], b=b)
@@ -182,12 +182,12 @@ def main() -> None:
             for w in floats(args.weights):
                 index.fusion = Fusion(w, lexical_norm, dense_norm, depth, a, la, aw)
                 res: dict[str, list[int]] = {}
-                for (name, g), norm in zip(items, normalized, strict=True):
-                    hits = assistant.retrieve(norm, k=args.k, spelled_out=g["kind"] == "figure").hits
+                for (name, g), question in zip(items, typed, strict=True):
+                    hits = assistant.retrieve(question, k=args.k, spelled_out=g["kind"] == "figure").hits
                     ok = any(supports(h.chunk.quote, g["evidence"]) for h in hits[: args.k])
                     res.setdefault(f"{name}/{g['kind']}", []).append(int(ok))
                 if args.misses:
-                    show_misses(assistant, items, normalized, args.k)
+                    show_misses(assistant, items, typed, args.k)
                 if args.answers:
                     answer_grid = itertools.product(
                         floats(args.quote_dense) or [citations.SENTENCE_DENSE_WEIGHT],
@@ -197,7 +197,7 @@ def main() -> None:
                         citations.SENTENCE_DENSE_WEIGHT = quote_dense
                         pipeline.SOURCE_SENTENCE_WEIGHT = source
                         print(f"    sentence scores: dense weight {quote_dense}, source choice {source}")
-                        score_answers(assistant, items, normalized)
+                        score_answers(assistant, items, typed)
                 cells = " ".join(f"{key}={sum(v) / len(v):.3f}" for key, v in sorted(res.items()))
                 total = sum(map(sum, res.values())) / len(items)
                 name = f"{lexical_norm}+{dense_norm}" + (f" b={b}" if b is not None else "")

@@ -9,7 +9,6 @@ import pytest
 
 from assistant.cli import main
 from assistant.evaluation import unfaithful_numbers
-from assistant.normalize import expand_shorthand
 from assistant.pipeline import Assistant
 from assistant.settings import Settings
 from index.encoders import HashEncoder
@@ -138,7 +137,7 @@ def test_a_sentence_announcing_a_list_is_quoted_with_its_items(two_documents: As
 
 def test_citations_are_what_retrieval_found_and_highlight_whole_sentences(two_documents: Assistant) -> None:
     question = "Un conseiller accompagne-t-il le bénéficiaire ?"
-    retrieval = two_documents.retrieve(expand_shorthand(question, two_documents.lexicon))
+    retrieval = two_documents.retrieve(question)
     answer = two_documents.ask(question)
     assert {c.chunk_id for c in answer.citations[:3]} == {h.chunk.id for h in retrieval.hits[:3]}
     for c in answer.citations:
