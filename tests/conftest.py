@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -133,9 +134,12 @@ def real_assistant():
     from assistant.pipeline import Assistant
 
     index_dir = real_index_dir()
-    seeded = seed_from_previous(index_dir)
+    index_dir.mkdir(parents=True, exist_ok=True)
     settings = replace(Settings.from_env(), index_dir=index_dir, model_name=Settings().model_name)
-    return Assistant.load(settings, rebuild=seeded)
+    with open(index_dir / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # two xdist workers: one seeds and builds, the other waits, then loads
+        seeded = seed_from_previous(index_dir)
+        return Assistant.load(settings, rebuild=seeded)
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
