@@ -142,13 +142,14 @@ def real_assistant():
         return Assistant.load(settings, rebuild=seeded)
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+def pytest_itemcollected(item: pytest.Item) -> None:
     """Under `-n 2 --dist loadgroup` (make test), the tests of the real model run on one worker, so the real
     index is built or loaded once; each browser test module runs on one worker (its fixtures made once), the
-    modules beside each other; the rest fill in."""
-    for item in items:
-        if item.get_closest_marker("browser"):
-            item.add_marker(pytest.mark.xdist_group(f"browser:{item.path.stem}"))
-        elif item.get_closest_marker("real"):
-            item.add_marker(pytest.mark.xdist_group("real"))
+    modules beside each other; the rest fill in. Marked as each item is collected, before any
+    `pytest_collection_modifyitems` (where xdist reads the groups). pytest 9.2 broke the groups silently
+    (pytest-xdist#1386): pyproject.toml keeps pytest under 9.2."""
+    if item.get_closest_marker("browser"):
+        item.add_marker(pytest.mark.xdist_group(f"browser:{item.path.stem}"))
+    elif item.get_closest_marker("real"):
+        item.add_marker(pytest.mark.xdist_group("real"))
+

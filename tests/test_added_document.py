@@ -23,7 +23,7 @@ En 2024, la permanence a compté 12 points d'accueil dans le Gers et 1 284 rende
 """
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # not "module": xdist interleaves modules and would build it twice
 def with_note(tmp_path_factory: pytest.TempPathFactory, real_assistant):
     """The built-in corpus plus a one-page note; the index starts from the session's (its vectors reused)."""
     from assistant.pipeline import Assistant
