@@ -142,14 +142,25 @@ def real_assistant():
         return Assistant.load(settings, rebuild=seeded)
 
 
+def _browser_group(item: pytest.Item) -> str:
+    """A browser test that shares a module-scoped fixture (an app started once) runs with its module; any
+    other starts its own app and is a group of its own, so the two workers balance the long ones."""
+    info = getattr(item, "_fixtureinfo", None)
+    for name in getattr(item, "fixturenames", ()):
+        defs = info.name2fixturedefs.get(name) if info is not None else None
+        if defs and defs[-1].scope == "module":
+            return item.path.stem
+    return item.nodeid
+
+
 def pytest_itemcollected(item: pytest.Item) -> None:
     """Under `-n 2 --dist loadgroup` (make test), the tests of the real model run on one worker, so the real
-    index is built or loaded once; each browser test module runs on one worker (its fixtures made once), the
-    modules beside each other; the rest fill in. Marked as each item is collected, before any
+    index is built or loaded once; browser tests that share an app run on one worker, the others each on
+    whichever worker is free; the rest fill in. Marked as each item is collected, before any
     `pytest_collection_modifyitems` (where xdist reads the groups). pytest 9.2 broke the groups silently
     (pytest-xdist#1386): pyproject.toml keeps pytest under 9.2."""
     if item.get_closest_marker("browser"):
-        item.add_marker(pytest.mark.xdist_group(f"browser:{item.path.stem}"))
+        item.add_marker(pytest.mark.xdist_group(f"browser:{_browser_group(item)}"))
     elif item.get_closest_marker("real"):
         item.add_marker(pytest.mark.xdist_group("real"))
 
