@@ -115,7 +115,7 @@ class QuestionReader:
         jeunes »): asked as a count, and « cb » not taken for what is counted."""
         if self._spelled is None:
             return text
-        return self._spelled.sub(lambda m: self.lexicon.spellings[m.group(0).lower()], text)
+        return self._spelled.sub(lambda m: self.lexicon.spellings.get(fold(m.group(0)), m.group(0)), text)
 
     def is_figure_question(self, text: str) -> bool:
         """True for questions asking a number: combien, nombre, taux, part, moyenne, budget, "en %"..."""
