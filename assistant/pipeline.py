@@ -9,11 +9,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from assistant.citations import Scored, answer_sentences, cite, quote_text, sentence_scores
 from assistant.contacts import ContactDesk
 from assistant.errors import IndexUnavailable, InvalidQuestion, KnowledgeError
+from assistant.figures import FigureEngine
 from assistant.normalize import (
     Lexicon,
     clean_input,
@@ -24,10 +24,13 @@ from assistant.normalize import (
 )
 from assistant.questions import defines, definition_strength, definition_term
 from assistant.records import Answer, Hit
+from assistant.routing import Router
 from assistant.settings import Settings
 from index.encoders import Encoder, make_encoder
+from index.queries import Embed
 from index.store import HybridIndex, build_atomically, current_build, is_fresh, top_rows
 from ingest.corpus import Corpus, fingerprint, load_corpus
+from ingest.facts import FactTables, extract_facts
 from ingest.text import fold, stem, words
 
 log = logging.getLogger(__name__)
@@ -69,9 +72,10 @@ class Assistant:
         corpus: Corpus,
         index: HybridIndex,
         lexicon: Lexicon,
-        router: Any = None,
-        figures: Any = None,
+        router: Router | None = None,
+        figures: FigureEngine | None = None,
     ) -> None:
+        """The engines come wired to the index's question embedder (`_engines`): one embedding a question."""
         self.settings = settings
         self.corpus = corpus
         self.index = index
@@ -79,14 +83,6 @@ class Assistant:
         self.router = router
         self.figures = figures
         self.contacts = _contacts(settings, corpus)
-        # one embedding per question: routing and figures read the index's query cache
-        if figures is not None and hasattr(figures, "embed"):
-            figures.embed = index.query_vector
-        detector = getattr(router, "detector", None)
-        if detector is not None and hasattr(detector, "embed"):
-            detector.embed = index.query_vector
-        if router is not None:
-            router.embed = index.query_vector
 
     # -- loading -----------------------------------------------------------------------------
     @classmethod
@@ -113,7 +109,8 @@ class Assistant:
             folder = build_index(settings, corpus, encoder, progress)
             index = HybridIndex.load(folder, encoder, settings.dense_weight)
         lexicon = load_lexicon(settings.knowledge_dir)
-        assistant = cls(settings, corpus, index, lexicon, *_engines(settings, corpus, folder, index.encoder))
+        router, figures = _engines(settings, corpus, folder, index.encoder, index.query_vector)
+        assistant = cls(settings, corpus, index, lexicon, router, figures)
         assistant.ask(WARM_UP_QUESTION)  # loads the model and fills caches now, not on the first user question
         return assistant
 
@@ -205,11 +202,12 @@ class Assistant:
         previous question with the slot it changes; None when the question stands on its own."""
         if previous is None:
             return None
-        routing = previous.intent in ("routing", "clarify") and self.router is not None and _elliptic(text)
-        if routing and not self.router.extract(text).is_empty():
+        router = self.router
+        routing = previous.intent in ("routing", "clarify") and router is not None and _elliptic(text)
+        if routing and router is not None and not router.extract(text).is_empty():
             # "et s'il a 30 ans ?": the caller's situation so far, with what this message adds
             combined = f"{previous.question}. {text}"
-            return self.router.route(self.router.read(combined), combined)
+            return router.route(router.read(combined), combined)
         if self.figures is None or previous.intent not in ("figure", "abstain"):
             return None
         if previous.figure is None and previous.intent == "abstain":
@@ -294,13 +292,10 @@ def _done(answer: Answer, started: float) -> Answer:
 
 def build_index(settings: Settings, corpus: Corpus, encoder: Encoder, progress: Progress | None = None) -> Path:
     """Build the index of a corpus (and its figure tables) atomically; returns its folder."""
-    hooks = []
-    try:
-        from ingest.facts import extract_facts
 
-        hooks.append(lambda folder: extract_facts(corpus, settings.knowledge_dir).save(folder / "facts"))
-    except ImportError:  # figures engine not installed
-        pass
+    def facts(folder: Path) -> None:
+        extract_facts(corpus, settings.knowledge_dir).save(folder / "facts")
+
     return build_atomically(
         settings.index_dir,
         corpus.chunks,
@@ -308,7 +303,7 @@ def build_index(settings: Settings, corpus: Corpus, encoder: Encoder, progress: 
         corpus.fingerprint or fingerprint(settings.corpus_dir),
         settings.dense_weight,
         progress,
-        tuple(hooks),
+        (facts,),
     )
 
 
@@ -320,30 +315,25 @@ def _contacts(settings: Settings, corpus: Corpus) -> ContactDesk | None:
         return None
 
 
-def _engines(settings: Settings, corpus: Corpus, folder: Path, encoder: Encoder | None = None) -> tuple[Any, Any]:
+def _engines(
+    settings: Settings, corpus: Corpus, folder: Path, encoder: Encoder, embed: Embed
+) -> tuple[Router | None, FigureEngine | None]:
+    """The routing and figure engines of a corpus, both reading questions through `embed` (the index's cached
+    embedder: one model in memory, one embedding a question). An engine whose knowledge does not hold for
+    this corpus is switched off with a warning that says why."""
     router = figures = None
     try:
-        from assistant.routing import Router
-
-        # The routing-question detector embeds questions with the index's encoder (one model in memory).
-        router = Router.load(settings.knowledge_dir, corpus, encoder)
-    except ImportError:
-        log.info("Moteur d'orientation absent.")
+        router = Router.load(settings.knowledge_dir, corpus, encoder, embed)
     except KnowledgeError as exc:  # e.g. the documents the rules cite are not in this corpus
         log.warning("Orientation désactivée : %s", exc)
     try:
-        from assistant.figures import FigureEngine
-        from ingest.facts import FactTables, extract_facts
-
         facts_dir = folder / "facts"
         try:
             facts = FactTables.load(facts_dir)
         except KnowledgeError as exc:  # absent or from another version: extract again, in memory
             log.warning("%s", exc)
             facts = extract_facts(corpus, settings.knowledge_dir)
-        figures = FigureEngine(facts, corpus, settings.knowledge_dir, encoder, folder / "facts")
-    except ImportError:
-        log.info("Moteur des chiffres absent.")
+        figures = FigureEngine(facts, corpus, settings.knowledge_dir, encoder, facts_dir, embed=embed)
     except KnowledgeError as exc:  # e.g. no fitted ranker: figure questions get passage answers
         log.warning("Chiffres désactivés : %s", exc)
     return router, figures

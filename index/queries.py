@@ -5,6 +5,7 @@ vectors when the index rescores by late interaction (index/late.py): both from o
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 import numpy as np
 
@@ -13,10 +14,18 @@ from index.late import LateInteraction
 
 QUERY_CACHE_SIZE = 1024
 
+# The one question embedder the engines are given (the index's cached query_vector in the application).
+Embed = Callable[[str], np.ndarray]
+
 
 def encode_queries(encoder: Encoder, texts: list[str]) -> np.ndarray:
-    """Question vectors: the encoder's query side (e5's "query: " prompt) when it has one."""
-    return getattr(encoder, "encode_query", encoder.encode)(texts)
+    """Question vectors: the encoder's query side (e5's "query: " prompt)."""
+    return encoder.encode_query(texts)
+
+
+def embedder(encoder: Encoder) -> Embed:
+    """A question embedder without a cache, straight from an encoder (tools, tests, an engine used alone)."""
+    return lambda text: np.asarray(encoder.encode_query([text]), dtype=np.float32)[0]
 
 
 class QueryEmbeddings:

@@ -35,8 +35,8 @@ BuildHook = Callable[[Path], None]  # writes extra artefacts (figure tables) int
 
 
 def model_key(encoder: Encoder) -> str:
-    """What vectors depend on: the encoder's fingerprint (model and prompts) when it has one, else its name."""
-    return str(getattr(encoder, "fingerprint", None) or encoder.name)
+    """What vectors depend on: the encoder's fingerprint (model and prompts)."""
+    return str(encoder.fingerprint or encoder.name)
 
 
 @dataclass(frozen=True)

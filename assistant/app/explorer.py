@@ -12,6 +12,8 @@ from typing import Any
 import pandas as pd
 
 from assistant.app.render import plain, scope_label
+from assistant.pipeline import Assistant
+from ingest.facts import FactTables
 from ingest.text import fold
 
 THOUSANDS = "\u202f"  # narrow no-break space, the French thousands separator
@@ -22,12 +24,10 @@ METRICS = {"entrants": "Entrants", "sortants": "Sortants", "beneficiaires": "Bé
 CHART_SCOPES = ("occitanie", "national")
 
 
-def fact_tables(assistant: Any) -> Any | None:
+def fact_tables(assistant: Assistant | None) -> FactTables | None:
     """The figure engine's FactTables (facts, tables, comparison), or None before it is ready."""
-    engine = getattr(assistant, "figures", None)
-    if engine is None:
-        return None
-    return getattr(engine, "tables", None) or getattr(engine, "facts", None)
+    engine = assistant.figures if assistant is not None else None
+    return engine.tables if engine is not None else None
 
 
 def _lines(value: object) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import logging
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 from assistant.errors import CepError
 from assistant.pipeline import Assistant
 from assistant.records import Answer
+from assistant.routing import Router
 
 log = logging.getLogger(__name__)
 
@@ -134,20 +134,19 @@ def parse_age(value: object) -> int | None:
     return int(number)
 
 
-def age_limit(router: Any, operator: str) -> int | None:
+def age_limit(router: Router | None, operator: str) -> int | None:
     """The highest age the routing rules send to an operator (25 for the Missions locales), if any rule says."""
     limits = []
-    for rule in getattr(getattr(router, "table", None), "rules", ()) or ():
-        if getattr(rule, "primary", None) != operator:
+    for rule in router.table.rules if router is not None else ():
+        if rule.primary != operator:
             continue
-        for cond in getattr(rule, "when", ()):
-            hi = getattr(cond, "hi", None)
-            if getattr(cond, "field", None) == "age" and isinstance(hi, int):
-                limits.append(hi)
+        for cond in rule.when:
+            if cond.field == "age" and isinstance(cond.hi, int):
+                limits.append(cond.hi)
     return max(limits) if limits else None
 
 
-def inconsistencies(situation: Situation, router: Any = None) -> list[str]:
+def inconsistencies(situation: Situation, router: Router | None = None) -> list[str]:
     """Facts of the form that contradict each other or the operators' public, in French (for the advisor)."""
     notes = []
     age = situation.age
@@ -175,21 +174,13 @@ NO_ROUTER = (
 
 def route(assistant: Assistant, situation: Situation) -> Answer:
     """The routing answer for a situation: the routing engine's structured entry when there is one."""
-    router = getattr(assistant, "router", None)
-    route_fields = getattr(router, "route_fields", None)
-    if route_fields is None:
+    router = assistant.router
+    if router is None:
         answer = assistant.ask(situation.sentence())
         answer.message = answer.message or NO_ROUTER
         return answer
-    fields = situation.fields()
     try:
-        params = inspect.signature(route_fields).parameters
-        if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-            fields = {k: v for k, v in fields.items() if k in params}
-    except (TypeError, ValueError):
-        pass
-    try:
-        answer = route_fields(**fields)
+        answer = router.route_fields(**situation.fields())
     except (CepError, TypeError, ValueError) as exc:
         log.warning("Orientation structurée impossible (%s) ; repli sur la question.", type(exc).__name__)
         answer = assistant.ask(situation.sentence())

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,6 +17,8 @@ from assistant.figures.parse import Query, QuestionReader
 from assistant.figures.phrase import Phraser, value_of
 from assistant.figures.rank import Ranker
 from assistant.records import Answer, Hit
+from index.encoders import Encoder
+from index.queries import Embed, embedder
 from ingest.facts import Entities, FactTables, load_lexicon
 from ingest.operators import load_operators
 
@@ -33,14 +34,17 @@ class FigureEngine:
         facts: FactTables,
         corpus,
         knowledge_dir: Path,
-        encoder=None,
+        encoder: Encoder | None = None,
         cache_dir: Path | None = None,
         ranker: Ranker | None = None,
+        embed: Embed | None = None,
     ) -> None:
+        """embed: the question embedder (the application passes the index's cached one: one embedding a
+        question); by default, the encoder's query side; with neither, the ranker reads no similarity."""
         self.tables = facts
         self.corpus = corpus
         self.encoder = encoder
-        self.embed: Callable[[str], np.ndarray] | None = None  # a shared query cache (the index's), when wired
+        self.embed: Embed | None = embed or (embedder(encoder) if encoder is not None else None)
         lexicon = load_lexicon(knowledge_dir)
         self.operators = load_operators(knowledge_dir)
         entities = Entities(self.operators, lexicon)
@@ -63,9 +67,7 @@ class FigureEngine:
         if self.encoder is None or not len(self.df):
             return None
         texts = fact_texts(self.df)
-        key = hashlib.sha256(
-            "\x00".join([str(getattr(self.encoder, "fingerprint", self.encoder.name)), *texts]).encode()
-        ).hexdigest()[:16]
+        key = hashlib.sha256("\x00".join([self.encoder.fingerprint, *texts]).encode()).hexdigest()[:16]
         path = cache_dir / f"fact_vectors_{key}.npy" if cache_dir is not None else None
         if path is not None and path.exists():
             try:
@@ -100,12 +102,7 @@ class FigureEngine:
         return self.reader.parse(text)
 
     def query_vector(self, text: str) -> np.ndarray | None:
-        if self.embed is not None:
-            return np.asarray(self.embed(text), dtype=np.float32)
-        if self.encoder is None:
-            return None
-        encode = getattr(self.encoder, "encode_query", self.encoder.encode)
-        return np.asarray(encode([text])[0], dtype=np.float32)
+        return None if self.embed is None else np.asarray(self.embed(text), dtype=np.float32)
 
     def candidates(self, q: Query, hits: list[Hit], qvec: np.ndarray | None = None) -> Candidates:
         return self.view.candidates(q, hits, qvec)

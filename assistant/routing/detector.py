@@ -7,7 +7,6 @@ import hashlib
 import logging
 import os
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from assistant import learned
 from assistant.learned import Logistic
 from assistant.routing.examples import ExampleBank
 from index.encoders import Encoder
+from index.queries import Embed
 
 log = logging.getLogger(__name__)
 
@@ -34,16 +34,14 @@ QUERY_CACHE = 512
 
 
 def _encode_queries(encoder: Encoder, texts: list[str]) -> np.ndarray:
-    """Question embeddings: the encoder's query side when it has one (e5: "query: " prompt)."""
-    encode = getattr(encoder, "encode_query", None) or encoder.encode
-    return np.asarray(encode(texts), dtype=np.float32)
+    """Question embeddings: the encoder's query side (e5: "query: " prompt)."""
+    return np.asarray(encoder.encode_query(texts), dtype=np.float32)
 
 
 def bank_vectors(encoder: Encoder, bank: ExampleBank, cache_dir: Path | None = None) -> np.ndarray:
     """Embeddings of the bank, read from cache_dir when computed before with this model and bank."""
-    model = getattr(encoder, "fingerprint", encoder.name)  # the name and the prompts
-    side = "query" if hasattr(encoder, "encode_query") else "plain"
-    key = hashlib.sha256(f"{model}|{side}|{bank.digest}".encode()).hexdigest()[:24]
+    model = encoder.fingerprint  # the name and the prompts
+    key = hashlib.sha256(f"{model}|query|{bank.digest}".encode()).hexdigest()[:24]
     path = cache_dir / f"bank-{key}.npy" if cache_dir else None
     if path is not None and path.exists():
         try:
@@ -83,7 +81,7 @@ class RoutingDetector:
     classifier: Logistic
     signal_scale: float = SIGNAL_SCALE
     threshold: float = THRESHOLD
-    embed: Callable[[str], np.ndarray] | None = field(default=None, repr=False)  # a shared query cache
+    embed: Embed | None = field(default=None, repr=False)  # a shared query cache; None: the detector's own
     _cache: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -107,16 +105,20 @@ class RoutingDetector:
         return {**self.classifier.params(), "signal_scale": self.signal_scale, "threshold": self.threshold}
 
     @classmethod
-    def load(cls, path: Path, encoder: Encoder) -> RoutingDetector | None:
-        """The detector fitted by `make fit` for this encoder; None (the lexicon's cues decide) for another model."""
+    def load(cls, path: Path, encoder: Encoder, embed: Embed | None = None) -> RoutingDetector | None:
+        """The detector fitted by `make fit` for this encoder; None (the lexicon's cues decide) for another model.
+        embed: the question embedder to read (a shared cache); by default, the detector's own cache."""
         manifest, params = learned.load(path)
         if manifest.get("model") != encoder.fingerprint:
-            log.info("Détecteur d'orientation ajusté pour « %s », pas « %s » : les indices du lexique décident.",
-                     manifest.get("model"), encoder.fingerprint)
+            log.info(
+                "Détecteur d'orientation ajusté pour « %s », pas « %s » : les indices du lexique décident.",
+                manifest.get("model"),
+                encoder.fingerprint,
+            )
             return None
-        return cls(encoder, Logistic.from_params(params), params["signal_scale"], params["threshold"])
+        return cls(encoder, Logistic.from_params(params), params["signal_scale"], params["threshold"], embed)
 
-    def _vector(self, text: str) -> np.ndarray:
+    def vector(self, text: str) -> np.ndarray:
         if self.embed is not None:
             return self.embed(text)
         with self._lock:
@@ -131,7 +133,7 @@ class RoutingDetector:
 
     def probability(self, text: str, signals: np.ndarray) -> float:
         """Probability that the text asks where a person in a situation should go."""
-        row = features(self._vector(text)[None, :], signals, self.signal_scale)
+        row = features(self.vector(text)[None, :], signals, self.signal_scale)
         return float(self.classifier.probability(row)[0])
 
     def is_routing(self, text: str, signals: np.ndarray) -> bool:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ from assistant.routing.situation import (
 )
 from assistant.routing.slots import SlotReader, merge
 from index.encoders import Encoder
+from index.queries import Embed, embedder
 from ingest.corpus import Corpus
 from ingest.text import fold
 
@@ -51,7 +51,7 @@ class Router:
         corpus: Corpus,
         detector: RoutingDetector | None = None,
         slots: SlotReader | None = None,
-        embed: Callable[[str], np.ndarray] | None = None,
+        embed: Embed | None = None,
     ) -> None:
         self.table = table
         self.lexicon = lexicon
@@ -59,15 +59,19 @@ class Router:
         self.corpus = corpus
         self.detector = detector
         self.slots = slots  # the learned situation slots (make fit), read with the question's embedding
-        self.embed = embed  # the question's embedding (the index's query cache, set by the pipeline)
+        self.embed = embed  # the question's embedding (the index's query cache in the application)
         self.writer = AnswerWriter(operators, corpus)
 
     @classmethod
-    def load(cls, knowledge_dir: Path, corpus: Corpus, encoder: Encoder | None = None) -> Router:
+    def load(
+        cls, knowledge_dir: Path, corpus: Corpus, encoder: Encoder | None = None, embed: Embed | None = None
+    ) -> Router:
         """Read and validate operators, rules and lexicon; a KnowledgeError names the file and row.
 
         With an encoder, the routing-question detector fitted for it by `make fit` (knowledge/models/) is
         loaded; without one, or for a model it was not fitted with, the lexicon's question cues decide.
+        embed: the question embedder the detector and the slots read (the application passes the index's
+        cached one: one embedding a question); by default, the encoder's query side without a cache.
         """
         operators, lost = locate_operator_sources(load_operators(knowledge_dir), corpus)
         table = load_rules(knowledge_dir / "routing_rules.toml", corpus)
@@ -80,11 +84,11 @@ class Router:
         words = {w for doc in corpus.documents.values() for li in doc.lines for w in _WORD.findall(fold(li.text))}
         router = cls(table, replace(lexicon, known=frozenset(words)), operators, corpus)
         path = knowledge_dir / DETECTOR
-        if encoder is not None and path.exists():
-            router.detector = RoutingDetector.load(path, encoder)
         if encoder is not None:
+            if path.exists():
+                router.detector = RoutingDetector.load(path, encoder, embed)
+            router.embed = embed or (router.detector.vector if router.detector else embedder(encoder))
             router.slots = SlotReader.load(knowledge_dir, encoder.fingerprint)
-            router.embed = lambda text: np.asarray(encoder.encode_query([text]), dtype=np.float32)[0]
         return router
 
     def fit_detector(self, encoder: Encoder, path: Path, cache_dir: Path | None = None) -> RoutingDetector:

@@ -114,7 +114,7 @@ SCROLL_JS = """
 def kiosk_content(fingerprint: str, knowledge_dir: str, _assistant: Any) -> Kiosk:
     """The kiosk content checked against this corpus and these rules, once per corpus."""
     kiosk = Kiosk.load(_assistant.settings.knowledge_dir, _assistant.corpus)
-    router = getattr(_assistant, "router", None)
+    router = _assistant.router
     if router is not None:
         for problem in check_paths(kiosk.data, router):
             log.warning("%s", problem)
@@ -151,7 +151,7 @@ def _add_turn(question: str, answer: Answer, facts: dict[str, Any] | None = None
 
 
 def _finish(ctx: AppContext, step: Any) -> None:
-    router = getattr(ctx.assistant, "router", None)
+    router = ctx.assistant.router
     answer = None
     if router is not None:
         try:
@@ -209,7 +209,7 @@ def typed(ctx: AppContext, kiosk: Kiosk, text: str) -> None:
     answer = kiosk.faq_answer(faq.id) if faq is not None else None
     if answer is None:
         answer = answer_question(ctx.holder, text)
-        desk = getattr(ctx.assistant, "contacts", None)
+        desk = ctx.assistant.contacts
         _, named = desk.asked(normalized) if desk is not None else ([], [])
         if named and not answer.operators and answer.intent in ("passage", "abstain"):
             answer.operators = [OperatorChoice(op.id, op.name, "primary", "") for op in named]

@@ -72,7 +72,7 @@ def page(ctx: AppContext) -> None:
         st.info("Remplissez le formulaire puis cliquez sur « Trouver l'opérateur ».")
         return
     situation, answer = result
-    for note in inconsistencies(situation, getattr(ctx.assistant, "router", None)):
+    for note in inconsistencies(situation, ctx.assistant.router):
         st.warning(render.escape(note))
     st.subheader("Orientation")
     show_answer(answer, ctx.operators)
