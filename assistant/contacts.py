@@ -174,6 +174,8 @@ class ContactDesk:
         stated: list[Citation] = []
         for op in ops:
             for fact in op.facts_of("canal"):
+                if fact.lines is None:  # its quote was not found in this corpus: nothing to cite
+                    continue
                 try:
                     cite = self.corpus.citation(fact.document, *fact.lines, highlight=fact.quote)
                 except KnowledgeError:
@@ -195,6 +197,8 @@ class ContactDesk:
     def _cite(self, op: Operator, kind: str = "canal") -> list[tuple[str, Citation]]:
         out = []
         for fact in op.facts_of(kind):
+            if fact.lines is None:  # its quote was not found in this corpus: nothing to cite
+                continue
             try:
                 out.append((fact.text, self.corpus.citation(fact.document, *fact.lines, highlight=fact.quote)))
             except KnowledgeError:

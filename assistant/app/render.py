@@ -359,7 +359,7 @@ def french_int(n: int) -> str:
 
 
 def _grouped(digits: str) -> str:
-    out = []
+    out: list[str] = []
     while len(digits) > 3:
         out.insert(0, digits[-3:])
         digits = digits[:-3]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Sequence
 
 from ingest.facts.entities import YEAR, Context, Entities, years_in
 from ingest.facts.lexicon import Lexicon
@@ -205,7 +206,7 @@ class ProseFactsMixin:
         return list(dict.fromkeys(k for k, _, _ in ordered))
 
     def _nearest_years(
-        self, sent: str, q: Quantity, years: list[int], default: list[int] = (), quantities: list[Quantity] = ()
+        self, sent: str, q: Quantity, years: list[int], default: Sequence[int] = (), quantities: Sequence[Quantity] = ()
     ) -> list[int]:
         """Years of the sentence, nearest first; a year of comparison ("comme en 2020", "idem en 2020") or of another
         number ("13 jours contre 16 en 2020") comes after the section's or document's (`default`)."""

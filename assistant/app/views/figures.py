@@ -18,7 +18,7 @@ def page(ctx: AppContext) -> None:
         return
     titles = {name: doc.info.title for name, doc in assistant.corpus.documents.items()}
     names = {oid: getattr(op, "name", oid) for oid, op in ctx.operators.items()}
-    comparison = getattr(tables, "comparison", None)
+    comparison = tables.comparison
     st.subheader("Comparer les opérateurs — 2021")
     if comparison is None or comparison.empty:
         st.info("Aucune donnée de comparaison entre opérateurs dans ces documents.")
@@ -45,7 +45,7 @@ def page(ctx: AppContext) -> None:
             key="dl-comparison",
         )
 
-    facts = getattr(tables, "facts", None)
+    facts = tables.facts
     st.subheader("Tous les chiffres des documents")
     if facts is None or facts.empty:
         st.info("Aucun chiffre extrait des documents.")
@@ -72,7 +72,7 @@ def page(ctx: AppContext) -> None:
         st.download_button(
             "Télécharger ces chiffres (CSV)", explorer.to_csv(shown), "chiffres-cep.csv", "text/csv", key="dl-facts"
         )
-    records = getattr(tables, "tables", None) or []
+    records = tables.tables if tables is not None else []
     if records:
         st.subheader("Tableaux des documents")
         labels = {
@@ -81,7 +81,11 @@ def page(ctx: AppContext) -> None:
             for i, t in enumerate(records)
         }
         i = st.selectbox(
-            "Tableau", list(labels), format_func=labels.get, key="fig-table", placeholder="Choisissez un tableau"
+            "Tableau",
+            list(labels),
+            format_func=lambda i: labels.get(i, ""),
+            key="fig-table",
+            placeholder="Choisissez un tableau",
         )
         record = records[i or 0]
         if record.caption:
