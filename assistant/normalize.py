@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 import tomllib
 import unicodedata
-from dataclasses import dataclass
-from functools import lru_cache
+from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 from assistant.errors import InvalidQuestion, KnowledgeError
@@ -24,12 +24,21 @@ _INVISIBLE = re.compile(r"[\u0000\u00ad\u200b-\u200d\u2060-\u2064\ufeff]")
 
 @dataclass(frozen=True)
 class Lexicon:
-    """Shorthand (folded and case-sensitive), synonyms and filler words, from knowledge/lexicon.toml."""
+    """Spellings, shorthand (folded and case-sensitive), synonyms and filler words, from knowledge/lexicon.toml."""
 
     shorthand: dict[str, str]
     shorthand_case: dict[str, str]
     synonyms: dict[str, tuple[str, ...]]
     filler: frozenset[str]
+    spellings: dict[str, str] = field(default_factory=dict)  # kiosk spellings of asking words: « cb » -> « combien »
+
+    @cached_property
+    def spelled(self) -> re.Pattern[str] | None:
+        """The spellings as one pattern (whole words, any case); None when there are none."""
+        if not self.spellings:
+            return None
+        alternatives = "|".join(map(re.escape, sorted(self.spellings, key=len, reverse=True)))
+        return re.compile(rf"\b(?:{alternatives})\b", re.I)
 
 
 @lru_cache(maxsize=8)
@@ -40,7 +49,7 @@ def load_lexicon(knowledge_dir: Path) -> Lexicon:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise KnowledgeError(f"{path} : lecture impossible ({exc}).") from exc
-    for table in ("shorthand", "shorthand_case"):
+    for table in ("shorthand", "shorthand_case", "spellings"):
         for key, value in data.get(table, {}).items():
             if not isinstance(value, str):
                 raise KnowledgeError(f"{path}, [{table}] « {key} » : la valeur doit être un texte.")
@@ -52,6 +61,7 @@ def load_lexicon(knowledge_dir: Path) -> Lexicon:
         shorthand_case=dict(data.get("shorthand_case", {})),
         synonyms={fold(k): tuple(v) for k, v in data.get("synonyms", {}).items()},
         filler=frozenset(fold(w) for w in data.get("filler", {}).get("words", [])),
+        spellings={fold(k): v for k, v in data.get("spellings", {}).items()},
     )
 
 
@@ -73,6 +83,15 @@ def clean_input(text: str, max_chars: int) -> str:
     if not any(ch.isalnum() for ch in text):
         raise InvalidQuestion("Je n'ai trouvé aucun mot dans votre question. Pouvez-vous la reformuler ?")
     return text
+
+
+def respell(text: str, lexicon: Lexicon) -> str:
+    """The question with its kiosk spellings of asking words written out (« cb de jeunes » -> « combien de
+    jeunes »): asked as a count, and « cb » not taken for what is counted. Read before anything else."""
+    pattern = lexicon.spelled
+    if pattern is None:
+        return text
+    return pattern.sub(lambda m: lexicon.spellings.get(fold(m.group(0)), m.group(0)), text)
 
 
 def expand_shorthand(text: str, lexicon: Lexicon) -> str:

@@ -14,15 +14,9 @@ from assistant.citations import Scored, answer_sentences, cite, quote_text, sent
 from assistant.contacts import ContactDesk
 from assistant.errors import IndexUnavailable, InvalidQuestion, KnowledgeError
 from assistant.figures import FigureEngine
-from assistant.normalize import (
-    Lexicon,
-    clean_input,
-    contract_shorthand,
-    expand_shorthand,
-    load_lexicon,
-    search_query,
-)
-from assistant.questions import defines, definition_strength, definition_term
+from assistant.normalize import Lexicon, clean_input, load_lexicon
+from assistant.query import Query, read_query
+from assistant.questions import defines, definition_strength
 from assistant.records import Answer, Hit
 from assistant.routing import Router
 from assistant.settings import Settings
@@ -115,8 +109,9 @@ class Assistant:
         return assistant
 
     # -- answering ---------------------------------------------------------------------------
-    def retrieve(self, question: str, k: int = 8, spelled_out: bool = False) -> Retrieval:
-        """Hybrid search for a question (cleaned, as typed), with the coverage of its words by the best hits.
+    def retrieve(self, question: Query | str, k: int = 8, spelled_out: bool = False) -> Retrieval:
+        """Hybrid search for a question (its reading, or the question cleaned, as typed), with the coverage of its
+        words by the best hits.
 
         The meaning side reads the question as typed, the vector the detectors read too (one embedding a
         question): the adapted model was fitted on questions as people type them. With the shorthand
@@ -130,17 +125,15 @@ class Assistant:
         A definition question ("qu'est-ce que X ?") also weighs every passage holding X (a term named in
         many passages may be defined in none of the best ones), and the passages defining X come first.
         """
-        normalized = expand_shorthand(question, self.lexicon)
-        asked = contract_shorthand(normalized, self.lexicon)
-        query = search_query(normalized, self.lexicon)
+        q = question if isinstance(question, Query) else read_query(question, self.lexicon)
+        query = q.search
         index = self.index
         if spelled_out:
-            scores = index.scores(query, dense_query=question)
+            scores = index.scores(query, dense_query=q.text)
         else:
-            own = search_query(asked, self.lexicon)
-            scores = index.scores(own, dense_query=question, added=query)
+            scores = index.scores(q.own, dense_query=q.text, added=query)
         rows = top_rows(scores, max(k, RETRIEVAL_POOL))
-        term = definition_term(asked)
+        term = q.definition
         if term:  # a definition question: passages that define the term come first
             seen = set(rows)
             rows += [int(i) for i in index.lexical.rows_with(term)[:DEFINITION_ROWS] if int(i) not in seen]
@@ -157,7 +150,7 @@ class Assistant:
         coverage = 0.0
         for hit in hits[:3]:
             coverage = max(coverage, index.lexical.coverage(query, index.row_of(hit.chunk.id)))
-        return Retrieval(query, hits, coverage, question)
+        return Retrieval(query, hits, coverage, q.text)
 
     def ask(self, question: str, qid: str = "", previous: Answer | None = None) -> Answer:
         """Answer one question; bad input gets a French message in an abstain answer, never an exception.
@@ -169,20 +162,21 @@ class Assistant:
             text = clean_input(question, self.settings.max_question_chars)
         except InvalidQuestion as exc:
             return _done(Answer(str(question or ""), "abstain", str(exc), message=str(exc), id=qid), started)
-        normalized = expand_shorthand(text, self.lexicon)
+        query = read_query(text, self.lexicon, previous)
         try:
-            answer = self._follow_up(text, previous) or self._answer(text, normalized)
+            answer = self._follow_up(query) or self._answer(query)
         except Exception:  # a defect must not reach the user as a stack trace; it is logged in full
             log.exception("Erreur en répondant à une question")
             answer = Answer(text, "abstain", UNEXPECTED, message=UNEXPECTED)
         answer.id = qid
         answer.question = text
-        answer.normalized_question = normalized
+        answer.normalized_question = query.normalized
         return _done(answer, started)
 
-    def _answer(self, text: str, normalized: str) -> Answer:
+    def _answer(self, query: Query) -> Answer:
+        text = query.text
         if self.contacts is not None:
-            contact = self.contacts.answer(normalized)
+            contact = self.contacts.answer(query.normalized)
             if contact is not None:
                 return contact
         if self.router is not None:
@@ -194,12 +188,13 @@ class Assistant:
         # The figure engine parses the question as typed (it has its own typo and alias matching).
         # A figure question always gets a figure answer: one number, candidates, or "not in the documents".
         if self.figures is not None and self.figures.is_figure_question(text):
-            return self.figures.answer(text, self.retrieve(text, spelled_out=True).hits)
-        return self.passage_answer(text, self.retrieve(text))
+            return self.figures.answer(text, self.retrieve(query, spelled_out=True).hits)
+        return self.passage_answer(text, self.retrieve(query))
 
-    def _follow_up(self, text: str, previous: Answer | None) -> Answer | None:
+    def _follow_up(self, query: Query) -> Answer | None:
         """An elliptic follow-up of a figure question ("et en 2020 ?", "et pour l'APEC ?"), answered as the
         previous question with the slot it changes; None when the question stands on its own."""
+        text, previous = query.text, query.previous
         if previous is None:
             return None
         router = self.router
@@ -217,11 +212,11 @@ class Assistant:
             if not self.figures.is_figure_question(previous.question):
                 return None
             earlier = self.figures.parse(previous.question)
-        query = self.figures.reader.follow_up(text, earlier)
-        if query is None:
+        figure = self.figures.reader.follow_up(text, earlier)
+        if figure is None:
             return None
-        retrieval = self.retrieve(query.text, spelled_out=True)
-        return self.figures.answer(query.text, retrieval.hits, query=query)
+        retrieval = self.retrieve(figure.text, spelled_out=True)
+        return self.figures.answer(figure.text, retrieval.hits, query=figure)
 
     def passage_answer(self, question: str, retrieval: Retrieval) -> Answer:
         """Extractive French answer: whole sentences of one passage, in their order, or abstain with leads.

@@ -6,12 +6,12 @@ import re
 from collections.abc import Iterator
 from functools import lru_cache
 
-from ingest.text import clean_markup, fold
+from ingest.text import clean_markup, fold, tokens
 
 _DEFINITION = re.compile(
     r"(?:qu'?\s?est[- ]ce (?:que|qu')\s*|c'?est quoi\s+|c'est quoi\s+|que (?:signifie|veut dire)\s+|"
     r"definition d[eu']\s*|a quoi sert\s+)"
-    r"(?:(?:le|la|les|l'|un|une|des|du)\s*)?(?P<term>[^?!.;,]{2,60})",
+    r"(?:(?:les|le|la|une|un|des|du)\s+|l'\s*)?(?P<term>[^?!.;,]{2,60})",
 )
 
 
@@ -19,14 +19,21 @@ _DEFINITION = re.compile(
 _HEDGES = re.compile(r"\b(?:exactement|en fait|au juste|concretement|vraiment|donc|alors)\b")
 # "la garantie jeunes c'est quoi ?": the term stands before the asking words.
 _TERM_BEFORE = re.compile(r"(?P<term>[^?!.;,]{2,60}?)\s*,?\s*c'?\s?(?:est)?\s?quoi\b")
+# ... and nothing but a hedge follows them ("psop c quoi", "handi formation c est quoi ?").
+_ENDS_ASKING = re.compile(r"\bc'?\s?(?:est)?\s?quoi\s*(?:exactement|en fait|au juste|concretement|donc|alors)?\W*$")
 
 
 def definition_term(question: str) -> str | None:
     """The term a definition question asks about ("Qu'est-ce que CHEOPS ?" -> "cheops"), else None."""
     folded = fold(question)
-    m = _DEFINITION.search(folded)
+    m = _DEFINITION.search(folded) or _ENDS_ASKING.search(folded)
     if not m:
         return None
+    if m.re is _ENDS_ASKING:
+        before = _TERM_BEFORE.search(folded[: m.end()])
+        term = _clean_term(re.split(r"[?!.;]", before.group("term"))[-1]) if before else ""
+        term = " ".join(term.split()[-4:])
+        return term if tokens(term) else None  # "et pour les cadres c'est quoi ?" names no term
     term = _clean_term(_HEDGES.split(m.group("term"))[0])
     if not term:  # "la garantie jeunes c'est quoi exactement ?"
         before = _TERM_BEFORE.search(folded[: m.end()])
@@ -38,7 +45,7 @@ def definition_term(question: str) -> str | None:
 def _clean_term(text: str) -> str:
     term = re.split(r"\s(?:selon|dans|pour|chez|d'apres|en|au|aux)\s", text)[0]
     term = re.sub(r"\s+", " ", term).strip(" «»\"'")
-    return re.sub(r"^(?:le|la|les|l'|un|une|des|du)\s*", "", term).strip()
+    return re.sub(r"^(?:(?:les|le|la|un|une|des|du)\s+|l')", "", term).strip()
 
 
 @lru_cache(maxsize=8192)

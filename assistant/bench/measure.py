@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 
 from assistant.evaluation import score, supports
-from assistant.normalize import clean_input, expand_shorthand, search_query
+from assistant.normalize import clean_input
+from assistant.query import read_query
 from assistant.settings import PROJECT_ROOT, Settings
 from index.encoders import Encoder, resolve_model_path
 from index.queries import encode_queries
@@ -229,21 +230,21 @@ def warm_latency(
 def retrieval_baselines(assistant: Any, gold: list[dict[str, Any]], k: int = 3) -> dict[str, Any]:
     """cited@k of the hybrid index beside plain lexical-only and dense-only search, same queries.
 
-    Every mode reads the question as the pipeline prepares it (cleaned, shorthand expanded, the
-    lexical query filtered), so only the retrieval differs. Passage and figure questions with evidence.
+    Every mode reads the question as the pipeline reads it (assistant.query: the words side its
+    normalized search words, the meaning side the question as typed), so only the retrieval differs.
+    Passage and figure questions with evidence.
     """
     items = [g for g in gold if g.get("kind") in ("passage", "figure") and g.get("evidence")]
     cited = dict.fromkeys(MODES, 0)
     per_kind: dict[str, dict[str, int]] = {}
     times: dict[str, list[float]] = {m: [] for m in MODES}
     for g in items:
-        normalized = expand_shorthand(clean_input(g["question"], 10_000), assistant.lexicon)
-        query = search_query(normalized, assistant.lexicon)
+        q = read_query(clean_input(g["question"], 10_000), assistant.lexicon)
         kind = per_kind.setdefault(g["kind"], {"n": 0, **dict.fromkeys(MODES, 0)})
         kind["n"] += 1
         for mode in MODES:
             started = time.perf_counter()
-            hits = assistant.index.search(query, k=k, mode=mode, dense_query=normalized)
+            hits = assistant.index.search(q.search, k=k, mode=mode, dense_query=q.text)
             times[mode].append((time.perf_counter() - started) * 1000)
             hit = any(supports(h.chunk.quote, g["evidence"]) for h in hits[:k])
             cited[mode] += hit

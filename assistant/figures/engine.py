@@ -13,9 +13,10 @@ from assistant.errors import KnowledgeError
 from assistant.figures.decide import MAX_SHOWN, Choice, Decision, decide
 from assistant.figures.detect import FigureQuestionDetector
 from assistant.figures.features import Candidates, FactView, fact_texts, same_statement_other_year
-from assistant.figures.parse import Query, QuestionReader
+from assistant.figures.parse import FigureAsk, QuestionReader
 from assistant.figures.phrase import Phraser, value_of
 from assistant.figures.rank import Ranker
+from assistant.normalize import load_lexicon as load_question_lexicon
 from assistant.records import Answer, Hit
 from index.encoders import Encoder
 from index.queries import Embed, embedder
@@ -51,7 +52,7 @@ class FigureEngine:
         lines = [li.text for doc in corpus.documents.values() for li in doc.lines if li.text.strip()]
         entities.home = entities.home_region(lines)
         self.df = facts.facts.reset_index(drop=True)
-        self.reader = QuestionReader(lexicon, self.operators, entities, lines)
+        self.reader = QuestionReader(lexicon, self.operators, entities, lines, load_question_lexicon(knowledge_dir))
         self.view = FactView(self.df, corpus, self.reader, self._vectors(cache_dir))
         self.values = [float(value_of(r)) for _, r in self.df.iterrows()]
         self.ranker = ranker or Ranker.load(knowledge_dir)
@@ -98,23 +99,23 @@ class FigureEngine:
             return False
         return self.detector is None or self.detector.probability(text) >= 0.5
 
-    def parse(self, text: str) -> Query:
+    def parse(self, text: str) -> FigureAsk:
         return self.reader.parse(text)
 
     def query_vector(self, text: str) -> np.ndarray | None:
         return None if self.embed is None else np.asarray(self.embed(text), dtype=np.float32)
 
-    def candidates(self, q: Query, hits: list[Hit], qvec: np.ndarray | None = None) -> Candidates:
+    def candidates(self, q: FigureAsk, hits: list[Hit], qvec: np.ndarray | None = None) -> Candidates:
         return self.view.candidates(q, hits, qvec)
 
-    def decide(self, cands: Candidates, q: Query | None = None) -> Decision:
+    def decide(self, cands: Candidates, q: FigureAsk | None = None) -> Decision:
         values = [self.values[i] for i in cands.rows]
         if q is not None and not q.years:
             rows = self.view.rows
             return decide(self.ranker, cands, values, lambda i: same_statement_other_year(rows, i, cands.rows))
         return decide(self.ranker, cands, values)
 
-    def elsewhere(self, q: Query, d: Decision, hits: list[Hit], qvec) -> Decision:
+    def elsewhere(self, q: FigureAsk, d: Decision, hits: list[Hit], qvec) -> Decision:
         """A place asked (a département, another region) that no fact covers: the same question without the place
         gives the figures shown beside, as figures of elsewhere (probability 0), never as answers."""
         places = [s for s in q.scopes if s.startswith(("dep:", "other:"))]
@@ -125,7 +126,7 @@ class FigureEngine:
         near = [Choice(c.value, 0.0, c.fact) for c in found.choices if found.kind != "absent"][:MAX_SHOWN]
         return replace(d, choices=near, elsewhere=bool(near))
 
-    def answer(self, question: str, hits: list[Hit], query: Query | None = None, qvec=None) -> Answer:
+    def answer(self, question: str, hits: list[Hit], query: FigureAsk | None = None, qvec=None) -> Answer:
         """A cited figure, the candidates with their context, or an honest "not in the documents"."""
         q = query or self.parse(question)
         if not q.weights and not q.metrics and not q.asked_object and q.unit in (None, "count", "percent"):

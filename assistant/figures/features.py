@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from assistant.figures.parse import UNIT_FAMILIES, Query, QuestionReader, has
+from assistant.figures.parse import UNIT_FAMILIES, FigureAsk, QuestionReader, has
 from assistant.records import Hit
 from ingest.facts import years_in
 from ingest.text import STOP_WORDS, clean_markup, fold, stem, tokens
@@ -233,7 +233,7 @@ class FactView:
 
     # --- hard filters ------------------------------------------------------------------------------
 
-    def violations(self, q: Query, i: int) -> list[str] | None:
+    def violations(self, q: FigureAsk, i: int) -> list[str] | None:
         """What a fact breaks in the question (None: not even the unit fits, it is no candidate)."""
         r = self.rows[i]
         units = UNIT_FAMILIES.get(q.unit or "")
@@ -265,7 +265,7 @@ class FactView:
 
     # --- features ----------------------------------------------------------------------------------
 
-    def candidates(self, q: Query, hits: list[Hit], qvec: np.ndarray | None) -> Candidates:
+    def candidates(self, q: FigureAsk, hits: list[Hit], qvec: np.ndarray | None) -> Candidates:
         """Every fact that passes the hard filters, with its feature vector."""
         hit_rank: dict[tuple[str, int], int] = {}
         for rank, h in enumerate(hits[:8]):
@@ -292,7 +292,7 @@ class FactView:
         blocked = sorted(((i, v, float(c)) for (i, v), c in zip(broken, cover, strict=True)), key=lambda b: -b[2])[:20]
         return Candidates(rows, X, question_features(X, blocked[0][2] if blocked else 0.0), blocked)
 
-    def of_kind_asked(self, q: Query, rows: list[int]) -> list[int]:
+    def of_kind_asked(self, q: FigureAsk, rows: list[int]) -> list[int]:
         """A total asked with no operator named is answered by the totals among the candidates (those of no single
         operator first), a change asked by the numbers stating a change; the others are no candidates. When no
         candidate is of that kind, the question gets the candidates as they are (and the ranker decides)."""
@@ -311,7 +311,7 @@ class FactView:
                 rows = [i for i in rows if self.a_year[i] == year or np.isnan(self.a_year[i]) or year in self.years[i]]
         return rows
 
-    def _coverage(self, q: Query, rows: list[int]) -> np.ndarray:
+    def _coverage(self, q: FigureAsk, rows: list[int]) -> np.ndarray:
         """Graded share of the question's words around each fact, without synonyms (the first feature alone)."""
         if not q.weights:
             return np.full(len(rows), 0.3)
@@ -364,7 +364,9 @@ def statement_key(r: Any) -> str:
     return re.sub(r"[\d\s.,%]+", " ", fold(clean_markup(text))).strip()
 
 
-def feature_matrix(view: FactView, q: Query, rows: list[int], hit_rank: dict, sims: np.ndarray | None) -> np.ndarray:
+def feature_matrix(
+    view: FactView, q: FigureAsk, rows: list[int], hit_rank: dict, sims: np.ndarray | None
+) -> np.ndarray:
     """The FEATURES of the facts `rows` for a question: len(rows) x len(FEATURES), list-relative ones filled."""
     n = len(rows)
     X = np.zeros((n, len(FEATURES)), dtype=np.float64)

@@ -10,6 +10,8 @@ from functools import lru_cache
 
 from rapidfuzz import fuzz, process
 
+from assistant.normalize import Lexicon as QuestionLexicon
+from assistant.normalize import respell
 from assistant.questions import acronyms
 from ingest.facts import Entities, Lexicon, years_in
 from ingest.numbers import find_quantities
@@ -46,7 +48,7 @@ _ASKED_OBJECT = re.compile(r"\b(?:combien|nombre|nb)\s+(?:de|d')\s*(?:la |les |l
 
 
 @dataclass
-class Query:
+class FigureAsk:
     """What a figure question asks: operators, scopes, years, unit and content words."""
 
     text: str
@@ -72,8 +74,17 @@ class Query:
 class QuestionReader:
     """Parses figure questions against the lexicon, the operators and the corpus vocabulary."""
 
-    def __init__(self, lexicon: Lexicon, operators: dict[str, Operator], entities: Entities, lines: list[str]) -> None:
+    def __init__(
+        self,
+        lexicon: Lexicon,
+        operators: dict[str, Operator],
+        entities: Entities,
+        lines: list[str],
+        words: QuestionLexicon | None = None,
+    ) -> None:
+        """words: the question lexicon (knowledge/lexicon.toml), for its kiosk spellings of asking words."""
         self.lexicon = lexicon
+        self.words = words
         self.operators = operators
         self.entities = entities
         counts: Counter[str] = Counter()
@@ -91,13 +102,6 @@ class QuestionReader:
         }
         unit_words = sorted({w for ws in lexicon.units.values() for w in ws if w[:1].isalnum()}, key=len, reverse=True)
         self._rate_base = re.compile(rf"(?:\b(?:au|aux|par)\s+|/\s?)(?:{'|'.join(map(re.escape, unit_words))})\b")
-        self._spelled = (
-            re.compile(
-                r"\b(?:" + "|".join(map(re.escape, sorted(lexicon.spellings, key=len, reverse=True))) + r")\b", re.I
-            )
-            if lexicon.spellings
-            else None
-        )
         self._cue_words = {w for w in lexicon.cues if " " not in w}
         self._cue_phrases = [w for w in lexicon.cues if " " in w] + list(lexicon.phrases)
         # Words that only say "a number, please": not what the number is about.
@@ -112,10 +116,8 @@ class QuestionReader:
 
     def respelled(self, text: str) -> str:
         """The question with its kiosk spellings of asking words written out (« cb de jeunes » -> « combien de
-        jeunes »): asked as a count, and « cb » not taken for what is counted."""
-        if self._spelled is None:
-            return text
-        return self._spelled.sub(lambda m: self.lexicon.spellings.get(fold(m.group(0)), m.group(0)), text)
+        jeunes »): asked as a count, and « cb » not taken for what is counted (assistant.normalize.respell)."""
+        return text if self.words is None else respell(text, self.words)
 
     def is_figure_question(self, text: str) -> bool:
         """True for questions asking a number: combien, nombre, taux, part, moyenne, budget, "en %"..."""
@@ -133,7 +135,7 @@ class QuestionReader:
         metric_words = any(t in s for s in self.synonyms[:3] for t in q.weights)
         return len(f.split()) <= 14 and (bool(q.years) or metric_words) and bool(q.operators or q.scopes or q.years)
 
-    def parse(self, text: str) -> Query:
+    def parse(self, text: str) -> FigureAsk:
         """Operators (typos allowed), scopes, years, the unit asked and the weighted content words."""
         said, text = text, self.respelled(text)
         f = fold(clean_markup(text))
@@ -176,7 +178,7 @@ class QuestionReader:
                 for g in group:
                     if g not in weights:
                         expansions[g] = hit
-        return Query(
+        return FigureAsk(
             said,
             f,
             list(dict.fromkeys(ops)),
@@ -209,7 +211,7 @@ class QuestionReader:
                 if head:
                     expansions.setdefault(source, head)
 
-    def follow_up(self, text: str, previous: Query) -> Query | None:
+    def follow_up(self, text: str, previous: FigureAsk) -> FigureAsk | None:
         """An elliptic follow-up ("et en 2020 ?", "et pour l'APEC ?") as the previous query with the changed slot.
 
         A follow-up names a year, an operator or a territory and almost nothing else; None otherwise.

@@ -8,7 +8,7 @@ from dataclasses import replace
 import pandas as pd
 
 from assistant.figures.decide import Choice, Decision
-from assistant.figures.parse import Query
+from assistant.figures.parse import FigureAsk
 from assistant.records import Answer, Citation, Figure, FigureCandidate
 from ingest.text import clean_markup
 
@@ -56,7 +56,7 @@ class Phraser:
             year=None if pd.isna(r["year"]) else int(r["year"]),
         )
 
-    def answer(self, q: Query, d: Decision) -> Answer:
+    def answer(self, q: FigureAsk, d: Decision) -> Answer:
         d = replace(d, choices=[self.readable(c) for c in d.choices])
         if d.kind == "answer":
             return self._one(q, d.choices[0])
@@ -80,7 +80,7 @@ class Phraser:
         rest = tuple(i for i in c.corroborating if i != prose)
         return replace(c, fact=prose, corroborating=(c.fact, *rest))
 
-    def _one(self, q: Query, c: Choice) -> Answer:
+    def _one(self, q: FigureAsk, c: Choice) -> Answer:
         r = self.df.iloc[c.fact]
         fig = self.figure(c.fact)
         citations = [self.citation(c.fact)] + [self.citation(i) for i in c.corroborating]
@@ -100,7 +100,9 @@ class Phraser:
         cell = str(r["number_text"])
         return [Citation(**{**cit.to_dict(), "quote": cell, "highlight": cell})]
 
-    def _candidates(self, q: Query, choices: list[Choice]) -> tuple[list[FigureCandidate], list[Citation], list[str]]:
+    def _candidates(
+        self, q: FigureAsk, choices: list[Choice]
+    ) -> tuple[list[FigureCandidate], list[Citation], list[str]]:
         """One line per candidate. A passage is cited once, whatever the number of candidates it states. Order:
         the likeliest value's passage and one other passage stating it (a table cell and a summary elsewhere
         often say the same number), then the other candidates' passages, the remaining confirmations of the
@@ -159,7 +161,7 @@ class Phraser:
             lines.append(line)
         return cands, citations, lines
 
-    def _several(self, q: Query, choices: list[Choice]) -> Answer:
+    def _several(self, q: FigureAsk, choices: list[Choice]) -> Answer:
         cands, citations, lines = self._candidates(q, choices)
         text = "Plusieurs chiffres correspondent, vérifiez lequel répond à votre question :\n" + "\n".join(lines)
         fig = Figure(value=None, display="", unit=cands[0].unit, label="", candidates=cands)
@@ -172,7 +174,7 @@ class Phraser:
             message="Pas de chiffre unique assez sûr : voici les plus proches, avec leur contexte.",
         )
 
-    def _absent(self, q: Query, d: Decision) -> Answer:
+    def _absent(self, q: FigureAsk, d: Decision) -> Answer:
         what = self._what_missing(q, d.missing)
         text = f"Les documents ne donnent pas ce chiffre{what}."
         citations: list[Citation] = []
@@ -184,7 +186,7 @@ class Phraser:
             fig = Figure(value=None, display="", unit=cands[0].unit, label="", candidates=cands)
         return Answer(question=q.text, intent="abstain", text=text, citations=citations, figure=fig)
 
-    def _what_missing(self, q: Query, missing: list[str]) -> str:
+    def _what_missing(self, q: FigureAsk, missing: list[str]) -> str:
         parts = []
         for m in missing:
             if m == "year" and q.years:

@@ -37,7 +37,6 @@ class Lexicon:
     totals: tuple[str, ...] = ()  # words asking (in a question) or stating (near a number) a total
     all_operators: tuple[str, ...] = ()  # words asking the total of all operators ("tous opérateurs confondus")
     changes: tuple[str, ...] = ()  # words asking or stating a change ("baisse", "progression")
-    spellings: dict[str, str] = field(default_factory=dict)  # kiosk spellings of asking words: « cb » -> « combien »
 
 
 def _strs(path: Path, data: dict, *keys: str) -> tuple[str, ...]:
@@ -67,12 +66,6 @@ def load_lexicon(knowledge_dir: Path) -> Lexicon:
     if not isinstance(evidence_node, dict):
         raise KnowledgeError(f"{path} : « question.units.evidence » doit être une table.")
     unit_evidence = {k: _strs(path, evidence_node, k) for k in evidence_node}
-    spellings_node = data.get("question", {}).get("spellings", {})
-    if not isinstance(spellings_node, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in spellings_node.items()
-    ):
-        raise KnowledgeError(f"{path} : « question.spellings » doit être une table de textes.")
-    spellings = {fold(k): fold(v) for k, v in spellings_node.items()}
     synonyms = []
     metrics = []
     for i, group in enumerate(data.get("synonyms", []), start=1):
@@ -104,7 +97,6 @@ def load_lexicon(knowledge_dir: Path) -> Lexicon:
         totals=_optional(path, data, "question", "total"),
         all_operators=_optional(path, data, "question", "all_operators"),
         changes=_optional(path, data, "question", "change"),
-        spellings=spellings,
     )
 
 
