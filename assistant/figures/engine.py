@@ -20,7 +20,7 @@ from assistant.normalize import load_lexicon as load_question_lexicon
 from assistant.records import Answer, Hit
 from index.encoders import Encoder
 from index.queries import Embed, embedder
-from ingest.facts import Entities, FactTables, load_lexicon
+from ingest.facts import Entities, FactTables, facts_of, load_lexicon
 from ingest.operators import load_operators
 
 log = logging.getLogger(__name__)
@@ -51,23 +51,24 @@ class FigureEngine:
         entities = Entities(self.operators, lexicon)
         lines = [li.text for doc in corpus.documents.values() for li in doc.lines if li.text.strip()]
         entities.home = entities.home_region(lines)
-        self.df = facts.facts.reset_index(drop=True)
+        self.df = facts.facts.reset_index(drop=True)  # the table, as shown and exported
+        self.facts = facts_of(self.df)  # the same rows as records: what the engine reads
         self.reader = QuestionReader(lexicon, self.operators, entities, lines, load_question_lexicon(knowledge_dir))
-        self.view = FactView(self.df, corpus, self.reader, self._vectors(cache_dir))
-        self.values = [float(value_of(r)) for _, r in self.df.iterrows()]
+        self.view = FactView(self.facts, corpus, self.reader, self._vectors(cache_dir))
+        self.values = [float(value_of(f)) for f in self.facts]
         self.ranker = ranker or Ranker.load(knowledge_dir)
         try:
             self.detector: FigureQuestionDetector | None = FigureQuestionDetector.load(knowledge_dir)
         except KnowledgeError as exc:
             log.warning("%s Les indices du lexique décident seuls.", exc)
             self.detector = None
-        self.phraser = Phraser(self.df, corpus, {k: op.name for k, op in self.operators.items()})
+        self.phraser = Phraser(self.facts, corpus, {k: op.name for k, op in self.operators.items()})
 
     def _vectors(self, cache_dir: Path | None) -> np.ndarray | None:
         """Embeddings of each fact's clause, sentence and headings; cached beside the index when possible."""
-        if self.encoder is None or not len(self.df):
+        if self.encoder is None or not self.facts:
             return None
-        texts = fact_texts(self.df)
+        texts = fact_texts(self.facts)
         key = hashlib.sha256("\x00".join([self.encoder.fingerprint, *texts]).encode()).hexdigest()[:16]
         path = cache_dir / f"fact_vectors_{key}.npy" if cache_dir is not None else None
         if path is not None and path.exists():
@@ -78,7 +79,7 @@ class FigureEngine:
         unique = list(dict.fromkeys(texts))
         encoded = self.encoder.encode(unique)
         at = {t: k for k, t in enumerate(unique)}
-        vectors = encoded[[at[t] for t in texts]].reshape(len(self.df), 3, -1).astype(np.float32)
+        vectors = encoded[[at[t] for t in texts]].reshape(len(self.facts), 3, -1).astype(np.float32)
         if path is not None:
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)

@@ -12,7 +12,7 @@ from scipy import sparse
 
 from assistant.figures.parse import UNIT_FAMILIES, FigureAsk, QuestionReader, has
 from assistant.records import Hit
-from ingest.facts import years_in
+from ingest.facts import Fact, years_in
 from ingest.text import STOP_WORDS, clean_markup, fold, stem, tokens
 
 FEATURES = (
@@ -94,8 +94,7 @@ class Candidates:
 class FactView:
     """Per-fact word sets and vectors, computed once from the fact table and the corpus."""
 
-    def __init__(self, facts: pd.DataFrame, corpus, reader: QuestionReader, vectors: np.ndarray | None) -> None:
-        self.df = facts
+    def __init__(self, facts: list[Fact], corpus, reader: QuestionReader, vectors: np.ndarray | None) -> None:
         self.reader = reader
         line_text: dict[tuple[str, int], str] = {}
         previous: dict[tuple[str, int], str] = {}
@@ -108,7 +107,7 @@ class FactView:
                     if len(li.text) < 100 or last.rstrip().endswith(":"):
                         previous[(name, li.number)] = last
                     last = li.text
-        self.rows = list(facts.astype(object).itertuples(index=False))
+        self.rows = facts
         self.near: list[set[str]] = []
         self.before: list[set[str]] = []
         self.sent: list[set[str]] = []
@@ -153,9 +152,9 @@ class FactView:
                 others = set().union(*(self.near[k] for k in members if k != i)) if len(members) > 1 else set()
                 self.own[i] = self.near[i] - others
         self.n_numbers, self.first = n_numbers, first
-        self.ops = [set(filter(None, str(x).split(","))) for x in facts["operators"]]
-        self.scopes = [set(filter(None, str(x).split(","))) for x in facts["scopes"]]
-        self.years = [{int(y) for y in str(x).split(",") if y.strip().isdigit()} for x in facts["years"]]
+        self.ops = [set(f.operators) for f in facts]
+        self.scopes = [set(f.scopes) for f in facts]
+        self.years = [set(f.years) for f in facts]
         # years named around a fact: its year may be one of them though extraction gave it another
         self.nearby_years = [set(years_in(f"{self.around[i]} {r.context}")) for i, r in enumerate(self.rows)]
         self.metrics = [reader.metrics_in(str(r.near)) for r in self.rows]
@@ -165,7 +164,7 @@ class FactView:
         self.caption_metrics = [
             reader.metrics_in(str(r.caption).split(" / ")[0]) if r.kind == "table" else frozenset() for r in self.rows
         ]
-        known = [int(y) for y in facts["year"].dropna()]
+        known = [f.year for f in facts if f.year is not None]
         self.newest_year = max(known) if known else None
         self.by_line: dict[tuple[str, int], list[int]] = {}
         for i, r in enumerate(self.rows):
@@ -191,13 +190,13 @@ class FactView:
             return sparse.csc_matrix((np.ones(len(cols), dtype=np.float32), (rows, cols)), shape=(n, len(vocab)))
 
         self.words_in = [matrix(sets) for sets in fields]  # before, near, sentence, line, headings, own
-        col = self.df
-        self.a_operator = col["operator"].astype(str).to_numpy()
-        self.a_op_own = col["operator_source"].isin(["sentence", "table"]).to_numpy()
-        self.a_scope_own = col["scope_source"].isin(["sentence", "table", "caption"]).to_numpy()
-        self.a_year = col["year"].to_numpy(dtype=np.float64)
-        self.a_table = (col["kind"] == "table").to_numpy()
-        self.a_percent = (col["unit"] == "percent").to_numpy()
+        facts = self.rows
+        self.a_operator = np.array([f.operator for f in facts], dtype=object)
+        self.a_op_own = np.array([f.operator_source in ("sentence", "table") for f in facts], dtype=bool)
+        self.a_scope_own = np.array([f.scope_source in ("sentence", "table", "caption") for f in facts], dtype=bool)
+        self.a_year = np.array([np.nan if f.year is None else f.year for f in facts], dtype=np.float64)
+        self.a_table = np.array([f.kind == "table" for f in facts], dtype=bool)
+        self.a_percent = np.array([f.unit == "percent" for f in facts], dtype=bool)
         self.a_counted = np.array(self.counted, dtype=object)
         self.a_decimal = np.array([bool(re.search(r"\d[.,]\d", str(r.number_text))) for r in self.rows], dtype=float)
         self.a_subset = np.array(
@@ -332,10 +331,10 @@ class FactView:
         return out
 
 
-def fact_texts(facts: pd.DataFrame) -> list[str]:
+def fact_texts(facts: list[Fact]) -> list[str]:
     """The texts embedded per fact, in order: clause, sentence, headings."""
     out = []
-    for r in facts.astype(object).itertuples(index=False):
+    for r in facts:
         if r.kind == "table":  # a cell reads as its table's caption, its row and its column (with their note)
             clause = " — ".join(x for x in (str(r.caption), str(r.near)) if x and x != "nan")
         else:

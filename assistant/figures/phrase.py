@@ -5,11 +5,10 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-import pandas as pd
-
 from assistant.figures.decide import Choice, Decision
 from assistant.figures.parse import FigureAsk
 from assistant.records import Answer, Citation, Figure, FigureCandidate
+from ingest.facts import Fact
 from ingest.text import clean_markup
 
 SCOPE_NAMES = {"occitanie": "Occitanie", "national": "niveau national"}
@@ -35,25 +34,20 @@ MISSING = {
 class Phraser:
     """Turns decisions into answers, with citations from the corpus."""
 
-    def __init__(self, facts: pd.DataFrame, corpus, operator_names: dict[str, str]) -> None:
-        self.df = facts
+    def __init__(self, facts: list[Fact], corpus, operator_names: dict[str, str]) -> None:
+        self.facts = facts
         self.corpus = corpus
         self.operator_names = operator_names
 
     def citation(self, i: int) -> Citation:
-        r = self.df.iloc[i]
-        highlight = str(r["sentence"]) if r["kind"] != "table" else str(r["number_text"])
-        return self.corpus.citation(str(r["document"]), int(r["first_line"]), int(r["last_line"]), highlight=highlight)
+        r = self.facts[i]
+        highlight = r.sentence if r.kind != "table" else r.number_text
+        return self.corpus.citation(r.document, r.first_line, r.last_line, highlight=highlight)
 
     def figure(self, i: int) -> Figure:
-        r = self.df.iloc[i]
+        r = self.facts[i]
         return Figure(
-            value=value_of(r),
-            display=str(r["display"]),
-            unit=str(r["unit"]),
-            label=str(r["label"]),
-            scope=str(r["scope"]) or None,
-            year=None if pd.isna(r["year"]) else int(r["year"]),
+            value=value_of(r), display=r.display, unit=r.unit, label=r.label, scope=r.scope or None, year=r.year
         )
 
     def answer(self, q: FigureAsk, d: Decision) -> Answer:
@@ -68,12 +62,13 @@ class Phraser:
         """A value stated both in a table cell and in a sentence of the same section (the text commenting its
         table) is quoted from the sentence, which reads on its own; the cell stays among the corroborating
         citations. A sentence elsewhere (a summary in an annex) is another statement: the cell stays first."""
-        kind, doc, section = self.df["kind"], self.df["document"], self.df["section"]
-        if kind.iat[c.fact] != "table":
+        facts = self.facts
+        if facts[c.fact].kind != "table":
             return c
-        home = (doc.iat[c.fact], section.iat[c.fact])
+        home = (facts[c.fact].document, facts[c.fact].section)
         prose = next(
-            (i for i in c.corroborating if kind.iat[i] != "table" and (doc.iat[i], section.iat[i]) == home), None
+            (i for i in c.corroborating if facts[i].kind != "table" and (facts[i].document, facts[i].section) == home),
+            None,
         )
         if prose is None:
             return c
@@ -81,23 +76,23 @@ class Phraser:
         return replace(c, fact=prose, corroborating=(c.fact, *rest))
 
     def _one(self, q: FigureAsk, c: Choice) -> Answer:
-        r = self.df.iloc[c.fact]
+        r = self.facts[c.fact]
         fig = self.figure(c.fact)
         citations = [self.citation(c.fact)] + [self.citation(i) for i in c.corroborating]
         citations[1:1] = self._cell(r, citations[0])  # before the check: a row's cells run together for it
         quotes = [x.quote for x in citations]
         text = next(
             (t for t in (restate(r, with_year=True), restate(r)) if faithful(t, quotes, q.text)),
-            fig.display + "." if faithful(fig.display, quotes, q.text) else str(r["number_text"]) + ".",
+            fig.display + "." if faithful(fig.display, quotes, q.text) else r.number_text + ".",
         )
         fig = Figure(**{**fig.__dict__, "probability": round(c.probability, 3)})
         return Answer(question=q.text, intent="figure", text=text, citations=citations, figure=fig)
 
-    def _cell(self, r: pd.Series, cit: Citation) -> list[Citation]:
+    def _cell(self, r: Fact, cit: Citation) -> list[Citation]:
         """The cell itself as a second citation, when digits of its row run together for a strict reader."""
-        if numbers_in(str(r["display"])) <= numbers_in(cit.quote):
+        if numbers_in(r.display) <= numbers_in(cit.quote):
             return []
-        cell = str(r["number_text"])
+        cell = r.number_text
         return [Citation(**{**cit.to_dict(), "quote": cell, "highlight": cell})]
 
     def _candidates(
@@ -107,14 +102,13 @@ class Phraser:
         the likeliest value's passage and one other passage stating it (a table cell and a summary elsewhere
         often say the same number), then the other candidates' passages, the remaining confirmations of the
         first value, and cell quotes last."""
-        rows = [self.df.iloc[c.fact] for c in choices]
+        rows = [self.facts[c.fact] for c in choices]
         citations: list[Citation] = []
         seen: dict[tuple[str, int, int], int] = {}
 
-        doc, first, last = self.df["document"], self.df["first_line"], self.df["last_line"]
-
         def cite(i: int) -> int:
-            key = (str(doc.iat[i]), int(first.iat[i]), int(last.iat[i]))
+            f = self.facts[i]
+            key = (f.document, f.first_line, f.last_line)
             if key not in seen:
                 seen[key] = len(citations)
                 citations.append(self.citation(i))
@@ -137,21 +131,21 @@ class Phraser:
             cands.append(
                 FigureCandidate(
                     value=value_of(r),
-                    display=str(r["display"]),
-                    unit=str(r["unit"]),
+                    display=r.display,
+                    unit=r.unit,
                     label=clause,
-                    scope=str(r["scope"]) or None,
-                    year=None if pd.isna(r["year"]) else int(r["year"]),
+                    scope=r.scope or None,
+                    year=r.year,
                     probability=round(c.probability, 3),
                     citation=k,
                 )
             )
             mark = k + 1  # the [n] of this candidate's citation
-            line = f"• {r['display']} — « {clause} »{self._where(r, cit.quote)} [{mark}]"
-            written = str(r["number_text"])  # as the source writes it ("140.113"), when a reader cannot match 140 113
+            line = f"• {r.display} — « {clause} »{self._where(r, cit.quote)} [{mark}]"
+            written = r.number_text  # as the source writes it ("140.113"), when a reader cannot match 140 113
             for fallback in (
-                f"• {r['display']} — « {clause} » [{mark}]",
-                f"• {r['display']} [{mark}]",
+                f"• {r.display} — « {clause} » [{mark}]",
+                f"• {r.display} [{mark}]",
                 f"• {written} — « {clause} » [{mark}]",
                 f"• {written} [{mark}]",
             ):
@@ -200,46 +194,46 @@ class Phraser:
                 parts.append(MISSING[m])
         return (" " + " ; ".join(dict.fromkeys(parts))) if parts else ""
 
-    def _where(self, r: pd.Series, quote: str) -> str:
+    def _where(self, r: Fact, quote: str) -> str:
         bits = []
-        if not pd.isna(r["year"]):
-            bits.append(str(int(r["year"])))
-        scope = str(r["scope"])
+        if r.year is not None:
+            bits.append(str(r.year))
+        scope = r.scope
         if scope in SCOPE_NAMES:
             bits.append(SCOPE_NAMES[scope])
         elif scope.startswith(("other:", "dep:")):
             bits.append(place_name(scope))
-        section = re.sub(r"^[\dIVXA-Ha-h]+\s*[.)]\s*", "", str(r["section"]).split(" › ")[-1]).strip()
+        section = re.sub(r"^[\dIVXA-Ha-h]+\s*[.)]\s*", "", r.section.split(" › ")[-1]).strip()
         if section:
             bits.append(f"section « {section[:70]} »")
         return f" ({', '.join(bits)})" if bits else ""
 
 
-def value_of(r: pd.Series) -> float | int:
-    value = float(r["value"])
-    if r["unit"] == "ratio" and not pd.isna(r["denominator"]) and r["denominator"]:
-        value = round(value / float(r["denominator"]), 4)
-    return int(value) if value.is_integer() and r["unit"] == "count" else value
+def value_of(r: Fact) -> float | int:
+    value = r.value
+    if r.unit == "ratio" and r.denominator:
+        value = round(value / float(r.denominator), 4)
+    return int(value) if value.is_integer() and r.unit == "count" else value
 
 
-def clause_of(r: pd.Series) -> str:
+def clause_of(r: Fact) -> str:
     """The words that say what a number counts: its clause in prose, its row and column in a table."""
-    if r["kind"] == "table":
-        return " — ".join(x for x in (str(r["row_label"]), str(r["column"])) if x and x != "nan") or str(r["label"])
-    near = clean_markup(str(r["near"])).strip(" -•✓*,;:")
-    return near if len(near) <= 200 else clip(clean_markup(str(r["sentence"])), str(r["number_text"]))
+    if r.kind == "table":
+        return " — ".join(x for x in (r.row_label, r.column) if x and x != "nan") or r.label
+    near = clean_markup(r.near).strip(" -•✓*,;:")
+    return near if len(near) <= 200 else clip(clean_markup(r.sentence), r.number_text)
 
 
-def restate(r: pd.Series, with_year: bool = False) -> str:
+def restate(r: Fact, with_year: bool = False) -> str:
     """The number in context, restating the source: its sentence (trimmed) or its table row (with its territory,
     and its year when asked: a row of a table by year does not say it)."""
-    if r["kind"] == "table":
+    if r.kind == "table":
         label = clause_of(r)
-        year = str(int(r["year"])) if with_year and not pd.isna(r["year"]) and str(int(r["year"])) not in label else ""
-        where = ", ".join(x for x in (SCOPE_NAMES.get(str(r["scope"]), ""), year) if x)
-        return f"{label} : {r['display']}{f' ({where})' if where else ''}.".strip()
-    sentence = clean_markup(str(r["sentence"])).strip(" -•✓*")
-    text = sentence if len(sentence) <= 260 else clip(sentence, str(r["number_text"]))
+        year = str(r.year) if with_year and r.year is not None and str(r.year) not in label else ""
+        where = ", ".join(x for x in (SCOPE_NAMES.get(r.scope, ""), year) if x)
+        return f"{label} : {r.display}{f' ({where})' if where else ''}.".strip()
+    sentence = clean_markup(r.sentence).strip(" -•✓*")
+    text = sentence if len(sentence) <= 260 else clip(sentence, r.number_text)
     text = text[0].upper() + text[1:] if text else text
     return text if text.endswith((".", "!", "?", "»")) else text + "."
 
