@@ -3,8 +3,9 @@
 The cues of knowledge/figure_lexicon.toml ("combien", "taux", "part"…) catch every figure question but
 also questions that only contain such a word ("dans les temps", "l'arrêté du 29 mars 2019"). The
 classifier, fitted by `make fit` (scripts/fit.py) on the figure questions of
-knowledge/training/figure_questions.jsonl and the labeled questions of knowledge/routing_examples.jsonl and
-saved in knowledge/models/, must agree. Its cross-validated accuracy is in the artefact's manifest
+knowledge/training/figure_questions.jsonl, the labeled questions of knowledge/routing_examples.jsonl and the
+questions of the bank's train sections (a figure or a near miss asks a number, a passage question does not),
+and saved in knowledge/models/, must agree. Its cross-validated accuracy is in the artefact's manifest
 (tests/test_figures.py keeps a floor).
 """
 
