@@ -198,3 +198,21 @@ def test_a_bare_number_reads_with_the_label_below_it(tmp_path: Path) -> None:
     assert (facts.loc["13678", "first_line"], facts.loc["13678", "last_line"]) == (5, 8)
     assert facts.loc["94%", "sentence"] == "94% des bénéficiaires sont satisfaits du service."
     assert "17" not in facts.index or facts.loc["17", "sentence"] == "17"  # a page number: no label below
+
+
+@pytest.mark.parametrize(
+    ("text", "places"),
+    [
+        ("Combien d'entrées en CEP dans le Lot en 2021 ?", ["dep:lot"]),
+        ("Entrées dans l'Oise et le Nord ?", ["dep:nord", "dep:oise"]),
+        ("un lot de questions sur le nord de la région", []),  # common words
+        ("Lot-et-Garonne et Haute-Loire en 2021", []),  # parts of other names
+        ("Lot : combien d'entrées ?", []),  # a first word is capitalized anyway
+    ],
+)
+def test_a_departement_named_by_a_common_word_counts_when_capitalized(text: str, places: list[str]) -> None:
+    from ingest.facts import Entities, load_lexicon
+    from ingest.operators import load_operators
+
+    entities = Entities(load_operators(KNOWLEDGE_DIR), load_lexicon(KNOWLEDGE_DIR))
+    assert entities.capitalized_places(text) == places

@@ -141,7 +141,7 @@ class QuestionReader:
         f = fold(clean_markup(text))
         ops = [k for k, _, _ in self.entities.operator_mentions(f)]
         ops += self._fuzzy_operators(f, set(ops))
-        scopes = [k for k, _, _ in self.entities.scope_mentions(f)]
+        scopes = [k for k, _, _ in self.entities.scope_mentions(f)] + self.entities.capitalized_places(said)
         years = years_in(text)
         unit = None
         asked = f

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -97,6 +98,18 @@ class Entities:
             + departements
         )
         self.home = ""  # the region the current document is about: what "régional" means there
+        # Départements whose name is also a common word (« lot », « nord », « var »): named as a place when written
+        # with a capital inside a sentence (« dans le Lot »), not only after « département ».
+        self._capitalized = [
+            (
+                departement_key(d),
+                re.compile(
+                    rf"(?<=[^\W\d_])[^\w-]+{re.escape(_unaccented(DEPARTEMENT.sub('', fold(d))).title())}(?![\w-])"
+                ),
+            )
+            for d in lexicon.departements
+            if DEPARTEMENT.match(fold(d))
+        ]
 
     def operator_mentions(self, folded: str) -> list[tuple[str, int, int]]:
         return _find_all(_mask(folded, self.lexicon.not_operator), self._op_phrases, loose=True)
@@ -121,6 +134,13 @@ class Entities:
             return ranked[0][0]
         return ""
 
+    def capitalized_places(self, text: str) -> list[str]:
+        """Départements named by a capitalized common word inside a sentence, in text as written (not folded):
+        « entrées dans le Lot » names the Lot; « un lot de », « Lot-et-Garonne » and a sentence's first word do
+        not."""
+        plain = _unaccented(text)
+        return [key for key, pattern in self._capitalized if pattern.search(plain)]
+
     def operators_in(self, text: str) -> list[str]:
         return list(dict.fromkeys(k for k, _, _ in self.operator_mentions(fold(clean_markup(text)))))
 
@@ -138,6 +158,11 @@ DEPARTEMENT = re.compile(r"^departement (?:du |de la |de l'|des |de )?")
 def departement_key(name: str) -> str:
     """The scope key of a département: "dep:haute-garonne" (« département du Lot » -> "dep:lot")."""
     return "dep:" + _region_key(DEPARTEMENT.sub("", fold(name)))
+
+
+def _unaccented(text: str) -> str:
+    """Accents removed, case kept (« Rhône » -> « Rhone »)."""
+    return "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c))
 
 
 def _spellings(name: str) -> list[str]:
