@@ -216,3 +216,13 @@ def test_a_departement_named_by_a_common_word_counts_when_capitalized(text: str,
 
     entities = Entities(load_operators(KNOWLEDGE_DIR), load_lexicon(KNOWLEDGE_DIR))
     assert entities.capitalized_places(text) == places
+
+
+def test_towns_are_read_in_folded_text_with_hyphens_or_spaces() -> None:
+    from ingest.facts import Entities, load_lexicon
+    from ingest.operators import load_operators
+
+    entities = Entities(load_operators(KNOWLEDGE_DIR), load_lexicon(KNOWLEDGE_DIR))
+    assert entities.towns_in("combien de jeunes a la mission locale de toulouse") == ["city:toulouse"]
+    assert entities.towns_in("une permanence a saint gaudens et a nimes") == ["city:nimes", "city:saint-gaudens"]
+    assert entities.towns_in("toulousain de naissance") == []

@@ -12,7 +12,7 @@ import numpy as np
 from assistant.errors import KnowledgeError
 from assistant.figures.decide import MAX_SHOWN, Choice, Decision, decide
 from assistant.figures.detect import FigureQuestionDetector
-from assistant.figures.features import Candidates, FactView, fact_texts, same_statement_other_year
+from assistant.figures.features import PLACES, Candidates, FactView, fact_texts, same_statement_other_year
 from assistant.figures.parse import FigureAsk, QuestionReader
 from assistant.figures.phrase import Phraser, value_of
 from assistant.figures.rank import Ranker
@@ -119,7 +119,7 @@ class FigureEngine:
     def elsewhere(self, q: FigureAsk, d: Decision, hits: list[Hit], qvec) -> Decision:
         """A place asked (a département, another region) that no fact covers: the same question without the place
         gives the figures shown beside, as figures of elsewhere (probability 0), never as answers."""
-        places = [s for s in q.scopes if s.startswith(("dep:", "other:"))]
+        places = [s for s in q.scopes if s.startswith(PLACES)]
         if d.kind != "absent" or d.choices or "region" not in d.missing or not places:
             return d
         wider = replace(q, scopes=[s for s in q.scopes if s not in places])

@@ -69,7 +69,8 @@ FEATURES = (
 # Features of one fact whose value against the best of its list is also a feature (chosen by cross-validation
 # in scripts/fit_figure_ranker.py: +6 points of questions answered at the same wrong rate, 318 questions).
 RELATIVE = ("coverage", "cov_clause", "cov_own", "sim_clause", "sim_sentence")
-PLACES = ("other:", "dep:")  # a region other than the document's, a département: asked, a fact must name it
+PLACES = ("other:", "dep:", "city:")  # a region other than the document's, a département, a town: asked, a fact
+# must name it (a town: in its text, facts carry no town scope)
 _AT = {name: k for k, name in enumerate(FEATURES)}  # column of each feature
 
 # What the question as a whole looks like: these move the score of "none of the candidates".
@@ -248,7 +249,7 @@ class FactView:
             out.append("operator")
         wanted_regions = [s for s in q.scopes if s.startswith(PLACES)]
         if wanted_regions:
-            if not set(wanted_regions) & self.scopes[i]:
+            if not set(wanted_regions) & self.scopes[i] and not any(self._names_town(i, s) for s in wanted_regions):
                 out.append("region")
         elif q.scopes and not set(q.scopes) & self.scopes[i] and any(s.startswith("other:") for s in self.scopes[i]):
             out.append("region")
@@ -261,6 +262,14 @@ class FactView:
             if (fm and not fm & q.metrics) or (from_caption and fm - q.metrics):
                 out.append("metric")
         return out
+
+    def _names_town(self, i: int, scope: str) -> bool:
+        """Whether fact i's text (its sentence, lines, caption or headings) names the town of a "city:" scope."""
+        if not scope.startswith("city:"):
+            return False
+        town = scope.removeprefix("city:")
+        text = f"{self.around[i]} {fold(clean_markup(self.rows[i].context))}"
+        return any(has(text, t) for t in {town, town.replace("-", " ")})
 
     # --- features ----------------------------------------------------------------------------------
 

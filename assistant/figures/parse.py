@@ -142,6 +142,7 @@ class QuestionReader:
         ops = [k for k, _, _ in self.entities.operator_mentions(f)]
         ops += self._fuzzy_operators(f, set(ops))
         scopes = [k for k, _, _ in self.entities.scope_mentions(f)] + self.entities.capitalized_places(said)
+        scopes += self.entities.towns_in(f)
         years = years_in(text)
         unit = None
         asked = f

@@ -186,7 +186,7 @@ class Phraser:
             if m == "year" and q.years:
                 parts.append("pour " + ", ".join(map(str, q.years)))
             elif m == "region" and q.scopes:
-                names = [place_name(s) for s in q.scopes if s.startswith(("other:", "dep:"))]
+                names = [place_name(s) for s in q.scopes if s.startswith(("other:", "dep:", "city:"))]
                 parts.append("pour " + ", ".join(names or [SCOPE_NAMES.get(s, s) for s in q.scopes]))
             elif m == "operator" and q.operators:
                 parts.append("pour " + ", ".join(self.operator_names.get(o, o) for o in q.operators))

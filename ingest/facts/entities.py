@@ -134,6 +134,14 @@ class Entities:
             return ranked[0][0]
         return ""
 
+    def towns_in(self, folded: str) -> list[str]:
+        """Towns of the lexicon named in folded text, as scope keys ("city:toulouse"); hyphens or spaces."""
+        return [
+            f"city:{_region_key(town)}"
+            for town in self.lexicon.cities
+            if any(has_words(folded, f) for f in _spellings(town))
+        ]
+
     def capitalized_places(self, text: str) -> list[str]:
         """Départements named by a capitalized common word inside a sentence, in text as written (not folded):
         « entrées dans le Lot » names the Lot; « un lot de », « Lot-et-Garonne » and a sentence's first word do
@@ -158,6 +166,11 @@ DEPARTEMENT = re.compile(r"^departement (?:du |de la |de l'|des |de )?")
 def departement_key(name: str) -> str:
     """The scope key of a département: "dep:haute-garonne" (« département du Lot » -> "dep:lot")."""
     return "dep:" + _region_key(DEPARTEMENT.sub("", fold(name)))
+
+
+def has_words(folded: str, phrase: str) -> bool:
+    """A phrase in folded text, on word boundaries."""
+    return re.search(rf"(?<![a-z0-9]){re.escape(phrase)}(?![a-z0-9])", folded) is not None
 
 
 def _unaccented(text: str) -> str:

@@ -34,6 +34,7 @@ class Lexicon:
     # words a fact's sentence must hold to answer a unit ("38 ans" answers an age only near "âge")
     unit_evidence: dict[str, tuple[str, ...]] = field(default_factory=dict)
     departements: tuple[str, ...] = ()  # a département named: a figure there needs a fact about it
+    cities: tuple[str, ...] = ()  # a town named: a figure there needs a fact whose text names it
     totals: tuple[str, ...] = ()  # words asking (in a question) or stating (near a number) a total
     all_operators: tuple[str, ...] = ()  # words asking the total of all operators ("tous opérateurs confondus")
     changes: tuple[str, ...] = ()  # words asking or stating a change ("baisse", "progression")
@@ -94,6 +95,7 @@ def load_lexicon(knowledge_dir: Path) -> Lexicon:
         metrics=tuple(metrics),
         unit_evidence=unit_evidence,
         departements=_optional(path, data, "scope", "departements"),
+        cities=_optional(path, data, "scope", "cities"),
         totals=_optional(path, data, "question", "total"),
         all_operators=_optional(path, data, "question", "all_operators"),
         changes=_optional(path, data, "question", "change"),
