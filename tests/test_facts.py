@@ -226,3 +226,15 @@ def test_towns_are_read_in_folded_text_with_hyphens_or_spaces() -> None:
     assert entities.towns_in("combien de jeunes a la mission locale de toulouse") == ["city:toulouse"]
     assert entities.towns_in("une permanence a saint gaudens et a nimes") == ["city:nimes", "city:saint-gaudens"]
     assert entities.towns_in("toulousain de naissance") == []
+
+
+def test_every_place_of_the_lexicon_has_a_name_with_its_article() -> None:
+    """« Les documents ne donnent pas ce chiffre pour le Gard » needs the article of every département and region."""
+    from ingest.facts import load_lexicon
+    from ingest.facts.entities import _region_key, departement_key
+
+    lexicon = load_lexicon(KNOWLEDGE_DIR)
+    keys = {departement_key(d) for d in lexicon.departements} | {
+        f"other:{_region_key(r)}" for r in lexicon.other_regions
+    }
+    assert keys == set(lexicon.place_names)

@@ -455,12 +455,12 @@ def test_a_departement_not_covered_is_said_and_the_region_shown_as_such(tables_2
     """No fact about the Gard: the answer says so and shows the regional figures as figures of elsewhere."""
     a = tables_2023.answer("Combien d'entrées en CEP dans le Gard en 2023 ?", [])
     assert a.intent == "abstain" and a.figure is not None and a.figure.value is None
-    assert a.text.startswith("Les documents ne donnent pas ce chiffre pour Gard")
+    assert a.text.startswith("Les documents ne donnent pas ce chiffre pour le Gard")
     assert "Pour comparaison, ailleurs" in a.text and 24361 in shown(a)
     lot = tables_2023.answer("Combien d'entrées en CEP dans le Lot en 2023 ?", [])  # « lot » is also a word
-    assert lot.intent == "abstain" and lot.text.startswith("Les documents ne donnent pas ce chiffre pour Lot")
+    assert lot.intent == "abstain" and lot.text.startswith("Les documents ne donnent pas ce chiffre pour le Lot")
     town = tables_2023.answer("cb d'entrées en CEP a toulouse en 2023", [])  # no fact names the town
-    assert town.intent == "abstain" and town.text.startswith("Les documents ne donnent pas ce chiffre pour Toulouse")
+    assert town.intent == "abstain" and town.text.startswith("Les documents ne donnent pas ce chiffre à Toulouse")
 
 
 @pytest.mark.real

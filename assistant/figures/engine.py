@@ -62,7 +62,8 @@ class FigureEngine:
         except KnowledgeError as exc:
             log.warning("%s Les indices du lexique décident seuls.", exc)
             self.detector = None
-        self.phraser = Phraser(self.facts, corpus, {k: op.name for k, op in self.operators.items()})
+        names = {k: op.name for k, op in self.operators.items()}
+        self.phraser = Phraser(self.facts, corpus, names, lexicon.place_names)
 
     def _vectors(self, cache_dir: Path | None) -> np.ndarray | None:
         """Embeddings of each fact's clause, sentence and headings; cached beside the index when possible."""

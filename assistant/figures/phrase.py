@@ -34,10 +34,14 @@ MISSING = {
 class Phraser:
     """Turns decisions into answers, with citations from the corpus."""
 
-    def __init__(self, facts: list[Fact], corpus, operator_names: dict[str, str]) -> None:
+    def __init__(
+        self, facts: list[Fact], corpus, operator_names: dict[str, str], place_names: dict[str, str] | None = None
+    ) -> None:
+        """place_names: scope key -> the place's name with its article (« le Gard »), for sentences."""
         self.facts = facts
         self.corpus = corpus
         self.operator_names = operator_names
+        self.place_names = place_names or {}
 
     def citation(self, i: int) -> Citation:
         r = self.facts[i]
@@ -186,8 +190,13 @@ class Phraser:
             if m == "year" and q.years:
                 parts.append("pour " + ", ".join(map(str, q.years)))
             elif m == "region" and q.scopes:
-                names = [place_name(s) for s in q.scopes if s.startswith(("other:", "dep:", "city:"))]
-                parts.append("pour " + ", ".join(names or [SCOPE_NAMES.get(s, s) for s in q.scopes]))
+                places = [s for s in q.scopes if s.startswith(("other:", "dep:", "city:"))]
+                towns = [place_name(s) for s in places if s.startswith("city:")]
+                named = [self.place_names.get(s, place_name(s)) for s in places if not s.startswith("city:")]
+                if towns:
+                    parts.append("à " + ", ".join(towns))
+                if named or not towns:
+                    parts.append("pour " + ", ".join(named or [SCOPE_NAMES.get(s, s) for s in q.scopes]))
             elif m == "operator" and q.operators:
                 parts.append("pour " + ", ".join(self.operator_names.get(o, o) for o in q.operators))
             elif m in MISSING:

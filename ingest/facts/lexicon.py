@@ -35,6 +35,7 @@ class Lexicon:
     unit_evidence: dict[str, tuple[str, ...]] = field(default_factory=dict)
     departements: tuple[str, ...] = ()  # a département named: a figure there needs a fact about it
     cities: tuple[str, ...] = ()  # a town named: a figure there needs a fact whose text names it
+    place_names: dict[str, str] = field(default_factory=dict)  # scope key -> name with its article ("le Gard")
     totals: tuple[str, ...] = ()  # words asking (in a question) or stating (near a number) a total
     all_operators: tuple[str, ...] = ()  # words asking the total of all operators ("tous opérateurs confondus")
     changes: tuple[str, ...] = ()  # words asking or stating a change ("baisse", "progression")
@@ -67,6 +68,9 @@ def load_lexicon(knowledge_dir: Path) -> Lexicon:
     if not isinstance(evidence_node, dict):
         raise KnowledgeError(f"{path} : « question.units.evidence » doit être une table.")
     unit_evidence = {k: _strs(path, evidence_node, k) for k in evidence_node}
+    names_node = data.get("scope", {}).get("names", {})
+    if not isinstance(names_node, dict) or not all(isinstance(v, str) for v in names_node.values()):
+        raise KnowledgeError(f"{path} : « scope.names » doit être une table de textes.")
     synonyms = []
     metrics = []
     for i, group in enumerate(data.get("synonyms", []), start=1):
@@ -96,6 +100,7 @@ def load_lexicon(knowledge_dir: Path) -> Lexicon:
         unit_evidence=unit_evidence,
         departements=_optional(path, data, "scope", "departements"),
         cities=_optional(path, data, "scope", "cities"),
+        place_names=dict(names_node),
         totals=_optional(path, data, "question", "total"),
         all_operators=_optional(path, data, "question", "all_operators"),
         changes=_optional(path, data, "question", "change"),
