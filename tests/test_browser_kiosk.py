@@ -22,8 +22,6 @@ pytest.importorskip("playwright.sync_api")
 SCREENS = {"portrait": (1080, 1920), "paysage": (1920, 1080)}
 
 
-
-
 def taps() -> list[list[str]]:
     """Every path of every situation button, as the labels a visitor taps (from knowledge/kiosk.toml)."""
     data = load_kiosk(KNOWLEDGE_DIR)
@@ -92,7 +90,9 @@ def settle(page: Any, pending: bool, timeout_s: float = 8.0) -> tuple[bool, str]
     return ok, where
 
 
-def test_each_kiosk_path_shows_its_question_then_its_operator_in_view(tmp_path: Path) -> None:
+@pytest.mark.parametrize("screen", list(SCREENS))
+def test_each_kiosk_path_shows_its_question_then_its_operator_in_view(tmp_path: Path, screen: str) -> None:
+    """One screen a test: the two screens run on the two workers (one app each), the longest browser test halved."""
     sequences = taps()
     assert len(sequences) >= 10
     started = time.monotonic()
@@ -100,6 +100,8 @@ def test_each_kiosk_path_shows_its_question_then_its_operator_in_view(tmp_path: 
     with serve_app(app_env(tmp_path)) as url, chromium(tmp_path / "profile") as browser:
         pages = {}
         for name, (width, height) in SCREENS.items():
+            if name != screen:
+                continue
             page = browser.new_page()
             page.set_viewport_size({"width": width, "height": height})
             page.goto(f"{url}/?kiosk=1")
@@ -124,5 +126,5 @@ def test_each_kiosk_path_shows_its_question_then_its_operator_in_view(tmp_path: 
         for name, page in pages.items():
             box = page.locator(".st-key-kiosk-situations button").first.bounding_box()
             assert box is not None and box["width"] >= 300, name  # big buttons on both screens
-    print(f"{len(sequences)} parcours × {len(SCREENS)} écrans en {time.monotonic() - started:.0f} s")
+    print(f"{len(sequences)} parcours, écran {screen}, en {time.monotonic() - started:.0f} s")
     assert not failures, "\n".join(failures)
