@@ -65,6 +65,16 @@ _WHERE_LAST = r"\s+(?:c est|est|sont|se trouve|se trouvent) ou\s*$"
 # « à <ville> » before it; up to three words.
 _PLACE_AFTER = r"\s+(de|d|a|au|sur|pres de|vers|en)\s+([a-z][a-z-]+(?:\s[a-z][a-z-]+){0,2})\s*$"
 _PLACE_BEFORE = r"^(?:a|sur|en)\s+([a-z][a-z-]+(?:\s[a-z][a-z-]+){0,2}?)\s+ou\s"
+# ... or closing the question (« Transitions Pro a-t-elle un bureau à Rodez ? »).
+_PLACE_LAST = r"\s(a|au|sur|en|pres de)\s+([a-z][a-z-]+(?:\s[a-z][a-z-]+){0,2})\s*$"
+# Whether an operator is found at a place: « ya une Apec à Perpignan ? », « y a-t-il une mission locale à
+# Albi ? », « Transitions Pro a-t-elle un site d'accueil à Perpignan ? ».
+_THERE_IS = r"(?:il\s+)?(?:y a|ya)(?:-t-il|\s+t\s+il)?"
+_AT = r"\s+(?:a|au|sur|en|pres de)\s+[a-z]"
+_PREMISES = (
+    r"(?:site d accueil|sites d accueil|bureau|bureaux|agence|agences|antenne|antennes|permanence|permanences|"
+    r"point d accueil|points d accueil|lieu d accueil|locaux)"
+)
 _SHOWN_PREPOSITION = {"en": "en", "sur": "sur", "vers": "vers", "pres de": "près de"}  # others: « à »
 # Words that are not a place
 _NOT_PLACE = frozenset(
@@ -89,6 +99,11 @@ def asks_where(question: str, aliases: tuple[str, ...]) -> bool:
     name = _alias_pattern(aliases)
     if re.search(rf"(?<![a-z0-9]){_WHERE_VERB}\s+{_LEAD}{name}(?![a-z0-9])", folded):
         return True
+    if re.search(rf"(?<![a-z0-9]){_THERE_IS}\s+{_LEAD}{name}{_AT}", folded):
+        return True
+    has = r"(?:a|a-t-elle|a-t-il|possede|dispose d)"
+    if re.search(rf"(?<![a-z0-9]){name}(?:\s+[a-z-]+)?\s+{has}\s+(?:un|une|des)\s+{_PREMISES}{_AT}", folded):
+        return True
     return re.search(rf"^{_LEAD}{name}(?:\s+[a-z-]+){{0,4}}{_WHERE_LAST}", folded) is not None
 
 
@@ -106,6 +121,8 @@ def place_in(question: str, aliases: tuple[str, ...]) -> str:
     preposition, found = (m.group(1), m.group(2)) if m else ("a", "")
     if not m and (m := re.search(_PLACE_BEFORE, folded)):
         found = m.group(1)
+    elif not m and (m := re.search(_PLACE_LAST, folded)):
+        preposition, found = m.group(1), m.group(2)
     kept = found.split()
     if not kept or any(w in _NOT_PLACE for w in kept) or any(_has(found, a.replace("'", " ")) for a in aliases):
         return ""

@@ -42,3 +42,23 @@ def test_a_channel_the_documents_do_not_state_is_not_invented(desk: ContactDesk)
 )
 def test_other_questions_are_left_alone(desk: ContactDesk, question: str) -> None:
     assert desk.answer(question) is None
+
+
+@pytest.mark.parametrize(
+    ("question", "place"),
+    [
+        ("ya une apec a perpignan ?", "à Perpignan"),
+        ("Y a-t-il un Cap emploi en Lozère ?", "en Lozère"),
+        ("Pôle emploi a-t-il une agence à Rodez ?", "à Rodez"),
+    ],
+)
+def test_asking_whether_an_operator_is_at_a_place_asks_where_it_is(
+    desk: ContactDesk, question: str, place: str
+) -> None:
+    answer = desk.answer(question)
+    assert answer is not None and answer.intent == "abstain"
+    assert "ne donnent pas l'adresse" in answer.text and place in answer.text
+
+
+def test_an_operator_at_a_place_without_asking_where_is_left_alone(desk: ContactDesk) -> None:
+    assert desk.answer("Les agences Pôle emploi accompagnent-elles les demandeurs d'emploi handicapés ?") is None
