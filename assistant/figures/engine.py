@@ -14,7 +14,7 @@ from assistant.figures.decide import MAX_SHOWN, Choice, Decision, decide
 from assistant.figures.detect import FigureQuestionDetector
 from assistant.figures.features import PLACES, Candidates, FactView, fact_texts, same_statement_other_year
 from assistant.figures.parse import FigureAsk, QuestionReader
-from assistant.figures.phrase import Phraser, value_of
+from assistant.figures.phrase import Phraser, operator_in_sentence, value_of
 from assistant.figures.rank import Ranker
 from assistant.normalize import load_lexicon as load_question_lexicon
 from assistant.records import Answer, Hit
@@ -62,7 +62,7 @@ class FigureEngine:
         except KnowledgeError as exc:
             log.warning("%s Les indices du lexique décident seuls.", exc)
             self.detector = None
-        names = {k: op.name for k, op in self.operators.items()}
+        names = {k: operator_in_sentence(op) for k, op in self.operators.items()}
         self.phraser = Phraser(self.facts, corpus, names, lexicon.place_names)
 
     def _vectors(self, cache_dir: Path | None) -> np.ndarray | None:

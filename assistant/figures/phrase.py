@@ -9,6 +9,7 @@ from assistant.figures.decide import Choice, Decision
 from assistant.figures.parse import FigureAsk
 from assistant.records import Answer, Citation, Figure, FigureCandidate
 from ingest.facts import Fact
+from ingest.operators import Operator
 from ingest.text import clean_markup
 
 SCOPE_NAMES = {"occitanie": "Occitanie", "national": "niveau national"}
@@ -216,6 +217,13 @@ class Phraser:
         if section:
             bits.append(f"section « {section[:70]} »")
         return f" ({', '.join(bits)})" if bits else ""
+
+
+def operator_in_sentence(op: Operator) -> str:
+    """An operator as a sentence names it after « pour » (operators.toml `call`): « l'APEC », « le Réseau EVA »,
+    « Pôle emploi »; one of a network (« une Mission Locale ») as the network (« les Missions Locales »)."""
+    call = str(op.extra.get("call", op.name))
+    return f"les {op.name}" if call.startswith(("une ", "un ")) else call
 
 
 def value_of(r: Fact) -> float | int:
