@@ -136,7 +136,7 @@ def _place_case(word: str) -> str:
 
 def _of(op: Operator) -> str:
     """« de l'APEC », « du Réseau EVA », « d'une Mission Locale », « de Pôle emploi »."""
-    call = str(op.extra.get("call", op.name))
+    call = op.call
     if call.startswith("le "):
         return "du " + call[3:]
     if call.startswith("les "):

@@ -198,8 +198,8 @@ class Assistant:
         if previous is None:
             return None
         router = self.router
-        routing = previous.intent in ("routing", "clarify") and router is not None and _elliptic(text)
-        if routing and router is not None and not router.extract(text).is_empty():
+        routing = previous.intent in ("routing", "clarify") and _elliptic(text)
+        if router is not None and routing and not router.extract(text).is_empty():
             # "et s'il a 30 ans ?": the caller's situation so far, with what this message adds
             combined = f"{previous.question}. {text}"
             return router.route(router.read(combined), combined)

@@ -39,6 +39,11 @@ class Operator:
     extra: dict = field(default_factory=dict, compare=False, hash=False)
     facts: tuple[OperatorFact, ...] = field(default=(), compare=False)
 
+    @property
+    def call(self) -> str:
+        """How a sentence names it (operators.toml `call`: « l'APEC », « le Réseau EVA »), else its name."""
+        return str(self.extra.get("call", self.name))
+
     def facts_of(self, kind: str) -> tuple[OperatorFact, ...]:
         """The facts of one kind (public, service, canal...)."""
         return tuple(f for f in self.facts if f.kind == kind)

@@ -63,6 +63,11 @@ class _Combining(dict):
 _DROP_COMBINING = _Combining()
 
 
+def unaccented(text: str) -> str:
+    """Accents removed, case kept: 'Rhône' -> 'Rhone' (fold lowers the case too)."""
+    return unicodedata.normalize("NFD", text).translate(_DROP_COMBINING)
+
+
 def fold(text: str) -> str:
     """Lower case without accents or ligatures: 'Pôle Emploi' -> 'pole emploi'."""
     text = unicodedata.normalize("NFKD", text).lower()

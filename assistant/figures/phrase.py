@@ -222,8 +222,7 @@ class Phraser:
 def operator_in_sentence(op: Operator) -> str:
     """An operator as a sentence names it after « pour » (operators.toml `call`): « l'APEC », « le Réseau EVA »,
     « Pôle emploi »; one of a network (« une Mission Locale ») as the network (« les Missions Locales »)."""
-    call = str(op.extra.get("call", op.name))
-    return f"les {op.name}" if call.startswith(("une ", "un ")) else call
+    return f"les {op.name}" if op.call.startswith(("une ", "un ")) else op.call
 
 
 def value_of(r: Fact) -> float | int:

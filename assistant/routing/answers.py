@@ -25,7 +25,7 @@ class AnswerWriter:
         return self.operators[op].name
 
     def _call(self, op: str) -> str:
-        return str(self.operators[op].extra.get("call", self.operators[op].name))
+        return self.operators[op].call
 
     def _choices(self, decision: Decision) -> list[OperatorChoice]:
         rule = decision.rule

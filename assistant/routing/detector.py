@@ -17,7 +17,7 @@ from assistant import learned
 from assistant.learned import Logistic
 from assistant.routing.examples import ExampleBank
 from index.encoders import Encoder
-from index.queries import Embed
+from index.queries import Embed, encode_queries
 
 log = logging.getLogger(__name__)
 
@@ -33,11 +33,6 @@ THRESHOLD = 0.7
 QUERY_CACHE = 512
 
 
-def _encode_queries(encoder: Encoder, texts: list[str]) -> np.ndarray:
-    """Question embeddings: the encoder's query side (e5: "query: " prompt)."""
-    return np.asarray(encoder.encode_query(texts), dtype=np.float32)
-
-
 def bank_vectors(encoder: Encoder, bank: ExampleBank, cache_dir: Path | None = None) -> np.ndarray:
     """Embeddings of the bank, read from cache_dir when computed before with this model and bank."""
     model = encoder.fingerprint  # the name and the prompts
@@ -50,7 +45,7 @@ def bank_vectors(encoder: Encoder, bank: ExampleBank, cache_dir: Path | None = N
                 return vectors
         except (OSError, ValueError) as exc:  # damaged cache: computed again below
             log.warning("Cache des exemples d'orientation illisible (%s) : recalcul.", exc)
-    vectors = _encode_queries(encoder, bank.texts)
+    vectors = np.asarray(encode_queries(encoder, bank.texts), dtype=np.float32)
     if path is not None:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -124,7 +119,7 @@ class RoutingDetector:
         with self._lock:
             vec = self._cache.get(text)
         if vec is None:
-            vec = _encode_queries(self.encoder, [text])[0]
+            vec = np.asarray(encode_queries(self.encoder, [text]), dtype=np.float32)[0]
             with self._lock:
                 if len(self._cache) >= QUERY_CACHE:
                     self._cache.pop(next(iter(self._cache)))

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 from ingest.facts.lexicon import Lexicon
 from ingest.operators import Operator
-from ingest.text import clean_markup, fold
+from ingest.text import clean_markup, fold, unaccented
 
 # A year: four digits not inside a longer number ("2019," ends a clause; "2019,5" or "1.2019" are numbers).
 YEAR = re.compile(r"(?<!\d)(?<!\d[.,])(19[5-9]\d|20[0-4]\d)(?!\d)(?![.,]\d)")
@@ -98,13 +97,14 @@ class Entities:
             + departements
         )
         self.home = ""  # the region the current document is about: what "régional" means there
+        self._town_phrases = [(f"city:{_region_key(t)}", form) for t in lexicon.cities for form in _spellings(t)]
         # Départements whose name is also a common word (« lot », « nord », « var »): named as a place when written
         # with a capital inside a sentence (« dans le Lot »), not only after « département ».
         self._capitalized = [
             (
                 departement_key(d),
                 re.compile(
-                    rf"(?<=[^\W\d_])[^\w-]+{re.escape(_unaccented(DEPARTEMENT.sub('', fold(d))).title())}(?![\w-])"
+                    rf"(?<=[^\W\d_])[^\w-]+{re.escape(unaccented(DEPARTEMENT.sub('', fold(d))).title())}(?![\w-])"
                 ),
             )
             for d in lexicon.departements
@@ -136,17 +136,14 @@ class Entities:
 
     def towns_in(self, folded: str) -> list[str]:
         """Towns of the lexicon named in folded text, as scope keys ("city:toulouse"); hyphens or spaces."""
-        return [
-            f"city:{_region_key(town)}"
-            for town in self.lexicon.cities
-            if any(has_words(folded, f) for f in _spellings(town))
-        ]
+        found = {k for k, _, _ in _find_all(folded, self._town_phrases)}
+        return [k for k in dict.fromkeys(k for k, _ in self._town_phrases) if k in found]  # in the lexicon's order
 
     def capitalized_places(self, text: str) -> list[str]:
         """Départements named by a capitalized common word inside a sentence, in text as written (not folded):
         « entrées dans le Lot » names the Lot; « un lot de », « Lot-et-Garonne » and a sentence's first word do
         not."""
-        plain = _unaccented(text)
+        plain = unaccented(text)
         return [key for key, pattern in self._capitalized if pattern.search(plain)]
 
     def operators_in(self, text: str) -> list[str]:
@@ -166,16 +163,6 @@ DEPARTEMENT = re.compile(r"^departement (?:du |de la |de l'|des |de )?")
 def departement_key(name: str) -> str:
     """The scope key of a département: "dep:haute-garonne" (« département du Lot » -> "dep:lot")."""
     return "dep:" + _region_key(DEPARTEMENT.sub("", fold(name)))
-
-
-def has_words(folded: str, phrase: str) -> bool:
-    """A phrase in folded text, on word boundaries."""
-    return re.search(rf"(?<![a-z0-9]){re.escape(phrase)}(?![a-z0-9])", folded) is not None
-
-
-def _unaccented(text: str) -> str:
-    """Accents removed, case kept (« Rhône » -> « Rhone »)."""
-    return "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c))
 
 
 def _spellings(name: str) -> list[str]:

@@ -72,7 +72,7 @@ def page(ctx: AppContext) -> None:
         st.download_button(
             "Télécharger ces chiffres (CSV)", explorer.to_csv(shown), "chiffres-cep.csv", "text/csv", key="dl-facts"
         )
-    records = tables.tables if tables is not None else []
+    records = tables.tables
     if records:
         st.subheader("Tableaux des documents")
         labels = {
