@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
 
+from assistant.clauses import Negation, Subject, negation_of, subject_of
 from assistant.errors import InvalidQuestion, KnowledgeError
 from ingest.text import fold
 
@@ -19,18 +20,24 @@ _CONTROL = re.compile(r"[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u2
 # would otherwise leave "[31m" in the question. CSI, OSC (ended by BEL or ESC \), then two-byte escapes.
 _ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])|\x9b[0-?]*[ -/]*[@-~]")
 # NUL and invisible format characters may sit inside a word ("gra\x00tuit"): removed, not made a space.
+_SPACES = re.compile(r"\s+")
 _INVISIBLE = re.compile(r"[\u0000\u00ad\u200b-\u200d\u2060-\u2064\ufeff]")
 
 
 @dataclass(frozen=True)
 class Lexicon:
-    """Spellings, shorthand (folded and case-sensitive), synonyms and filler words, from knowledge/lexicon.toml."""
+    """How people write, from knowledge/lexicon.toml: spellings, shorthand (folded and case-sensitive), informal forms,
+    the typo policy, synonyms, filler words, negations and the person a question is about."""
 
     shorthand: dict[str, str]
     shorthand_case: dict[str, str]
     synonyms: dict[str, tuple[str, ...]]
     filler: frozenset[str]
     spellings: dict[str, str] = field(default_factory=dict)  # kiosk spellings of asking words: « cb » -> « combien »
+    rewrites: tuple[tuple[re.Pattern[str], str], ...] = ()  # informal forms on the folded text, in order
+    max_edits: tuple[tuple[int, int], ...] = ()  # the typo policy: (word length from, edits allowed)
+    negation: Negation = field(default_factory=Negation)  # what a negator scopes
+    subject: Subject = field(default_factory=Subject)  # whose situation a question tells
 
     @cached_property
     def spelled(self) -> re.Pattern[str] | None:
@@ -39,6 +46,14 @@ class Lexicon:
             return None
         alternatives = "|".join(map(re.escape, sorted(self.spellings, key=len, reverse=True)))
         return re.compile(rf"\b(?:{alternatives})\b", re.I)
+
+    def rewrite(self, folded: str) -> str:
+        """A folded text with its informal forms rewritten (« chui au chomdu » -> « je suis au chomage »);
+        « » as ", ` as ', spaces squeezed."""
+        text = _SPACES.sub(" ", folded.replace("«", ' " ').replace("»", ' " ').replace("`", "'"))
+        for pattern, repl in self.rewrites:
+            text = pattern.sub(repl, text)
+        return text
 
 
 @lru_cache(maxsize=8)
@@ -53,6 +68,18 @@ def load_lexicon(knowledge_dir: Path) -> Lexicon:
         for key, value in data.get(table, {}).items():
             if not isinstance(value, str):
                 raise KnowledgeError(f"{path}, [{table}] « {key} » : la valeur doit être un texte.")
+    rewrites: list[tuple[re.Pattern[str], str]] = []
+    for i, rule in enumerate(data.get("rewrite", {}).get("rules", []), start=1):
+        try:
+            pattern, repl = rule
+            rewrites.append((re.compile(pattern), str(repl)))
+        except (ValueError, TypeError, re.error) as exc:
+            raise KnowledgeError(f"{path}, [rewrite] règle n°{i} : invalide ({exc}).") from exc
+    edits = data.get("spelling", {}).get("max_edits", [])
+    try:
+        max_edits = tuple((int(a), int(b)) for a, b in edits)
+    except (ValueError, TypeError) as exc:
+        raise KnowledgeError(f"{path}, [spelling] max_edits : paires [longueur, fautes] attendues ({exc}).") from exc
     for key, value in data.get("synonyms", {}).items():
         if not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
             raise KnowledgeError(f"{path}, [synonyms] « {key} » : la valeur doit être une liste de textes.")
@@ -62,6 +89,10 @@ def load_lexicon(knowledge_dir: Path) -> Lexicon:
         synonyms={fold(k): tuple(v) for k, v in data.get("synonyms", {}).items()},
         filler=frozenset(fold(w) for w in data.get("filler", {}).get("words", [])),
         spellings={fold(k): v for k, v in data.get("spellings", {}).items()},
+        rewrites=tuple(rewrites),
+        max_edits=max_edits,
+        negation=negation_of(path, data),
+        subject=subject_of(path, data),
     )
 
 

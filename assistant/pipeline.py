@@ -14,8 +14,8 @@ from assistant.citations import Scored, answer_sentences, cite, quote_text, sent
 from assistant.contacts import ContactDesk
 from assistant.errors import IndexUnavailable, InvalidQuestion, KnowledgeError
 from assistant.figures import FigureEngine
-from assistant.normalize import Lexicon, clean_input, load_lexicon
-from assistant.query import Query, read_query
+from assistant.normalize import clean_input
+from assistant.query import Query, QueryReader
 from assistant.questions import defines, definition_strength
 from assistant.records import Answer, Hit
 from assistant.routing import Router
@@ -65,15 +65,16 @@ class Assistant:
         settings: Settings,
         corpus: Corpus,
         index: HybridIndex,
-        lexicon: Lexicon,
+        analyzer: QueryReader,
         router: Router | None = None,
         figures: FigureEngine | None = None,
     ) -> None:
-        """The engines come wired to the index's question embedder (`_engines`): one embedding a question."""
+        """The engines come wired to the index's question embedder and to `analyzer`, the one reader of questions
+        (`_engines`): one reading and one embedding a question."""
         self.settings = settings
         self.corpus = corpus
         self.index = index
-        self.lexicon = lexicon
+        self.analyzer = analyzer
         self.router = router
         self.figures = figures
         self.contacts = _contacts(settings, corpus)
@@ -102,9 +103,9 @@ class Assistant:
             log.warning("%s Reconstruction de l'index.", exc)
             folder = build_index(settings, corpus, encoder, progress)
             index = HybridIndex.load(folder, encoder, settings.dense_weight)
-        lexicon = load_lexicon(settings.knowledge_dir)
-        router, figures = _engines(settings, corpus, folder, index.encoder, index.query_vector)
-        assistant = cls(settings, corpus, index, lexicon, router, figures)
+        analyzer = QueryReader.load(settings.knowledge_dir, corpus)
+        router, figures = _engines(settings, corpus, folder, index.encoder, index.query_vector, analyzer)
+        assistant = cls(settings, corpus, index, analyzer, router, figures)
         assistant.ask(WARM_UP_QUESTION)  # loads the model and fills caches now, not on the first user question
         return assistant
 
@@ -125,7 +126,7 @@ class Assistant:
         A definition question ("qu'est-ce que X ?") also weighs every passage holding X (a term named in
         many passages may be defined in none of the best ones), and the passages defining X come first.
         """
-        q = question if isinstance(question, Query) else read_query(question, self.lexicon)
+        q = question if isinstance(question, Query) else self.analyzer.read(question)
         query = q.search
         index = self.index
         if spelled_out:
@@ -162,7 +163,7 @@ class Assistant:
             text = clean_input(question, self.settings.max_question_chars)
         except InvalidQuestion as exc:
             return _done(Answer(str(question or ""), "abstain", str(exc), message=str(exc), id=qid), started)
-        query = read_query(text, self.lexicon, previous)
+        query = self.analyzer.read(text, previous)
         try:
             answer = self._follow_up(query) or self._answer(query)
         except Exception:  # a defect must not reach the user as a stack trace; it is logged in full
@@ -180,15 +181,14 @@ class Assistant:
             if contact is not None:
                 return contact
         if self.router is not None:
-            # The router reads the question as typed: its lexicon has its own shorthand and typo matching,
-            # and its detector was fitted on questions as people type them.
-            situation = self.router.extract(text)
-            if self.router.is_routing_question(text, situation):
-                return self.router.route(self.router.read(text, situation), text)
-        # The figure engine parses the question as typed (it has its own typo and alias matching).
+            # The router's cues read the question's folded reading; its detector and learned slots, fitted on
+            # questions as people type them, read the question as typed.
+            situation = self.router.extract(query)
+            if self.router.is_routing_question(query, situation):
+                return self.router.route(self.router.read(query, situation), text)
         # A figure question always gets a figure answer: one number, candidates, or "not in the documents".
-        if self.figures is not None and self.figures.is_figure_question(text):
-            return self.figures.answer(text, self.retrieve(query, spelled_out=True).hits)
+        if self.figures is not None and self.figures.is_figure_question(query):
+            return self.figures.answer(query, self.retrieve(query, spelled_out=True).hits)
         return self.passage_answer(text, self.retrieve(query))
 
     def _follow_up(self, query: Query) -> Answer | None:
@@ -199,7 +199,7 @@ class Assistant:
             return None
         router = self.router
         routing = previous.intent in ("routing", "clarify") and _elliptic(text)
-        if router is not None and routing and not router.extract(text).is_empty():
+        if router is not None and routing and not router.extract(query).is_empty():
             # "et s'il a 30 ans ?": the caller's situation so far, with what this message adds
             combined = f"{previous.question}. {text}"
             return router.route(router.read(combined), combined)
@@ -212,7 +212,7 @@ class Assistant:
             if not self.figures.is_figure_question(previous.question):
                 return None
             earlier = self.figures.parse(previous.question)
-        figure = self.figures.reader.follow_up(text, earlier)
+        figure = self.figures.reader.follow_up(query, earlier)
         if figure is None:
             return None
         retrieval = self.retrieve(figure.text, spelled_out=True)
@@ -311,14 +311,14 @@ def _contacts(settings: Settings, corpus: Corpus) -> ContactDesk | None:
 
 
 def _engines(
-    settings: Settings, corpus: Corpus, folder: Path, encoder: Encoder, embed: Embed
+    settings: Settings, corpus: Corpus, folder: Path, encoder: Encoder, embed: Embed, analyzer: QueryReader
 ) -> tuple[Router | None, FigureEngine | None]:
-    """The routing and figure engines of a corpus, both reading questions through `embed` (the index's cached
-    embedder: one model in memory, one embedding a question). An engine whose knowledge does not hold for
-    this corpus is switched off with a warning that says why."""
+    """The routing and figure engines of a corpus, both reading questions through `analyzer` (one reading a
+    question) and `embed` (the index's cached embedder: one model in memory, one embedding a question). An
+    engine whose knowledge does not hold for this corpus is switched off with a warning that says why."""
     router = figures = None
     try:
-        router = Router.load(settings.knowledge_dir, corpus, encoder, embed)
+        router = Router.load(settings.knowledge_dir, corpus, encoder, embed, analyzer)
     except KnowledgeError as exc:  # e.g. the documents the rules cite are not in this corpus
         log.warning("Orientation désactivée : %s", exc)
     try:
@@ -328,7 +328,9 @@ def _engines(
         except KnowledgeError as exc:  # absent or from another version: extract again, in memory
             log.warning("%s", exc)
             facts = extract_facts(corpus, settings.knowledge_dir)
-        figures = FigureEngine(facts, corpus, settings.knowledge_dir, encoder, facts_dir, embed=embed)
+        figures = FigureEngine(
+            facts, corpus, settings.knowledge_dir, encoder, facts_dir, embed=embed, analyzer=analyzer
+        )
     except KnowledgeError as exc:  # e.g. no fitted ranker: figure questions get passage answers
         log.warning("Chiffres désactivés : %s", exc)
     return router, figures

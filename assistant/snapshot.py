@@ -108,14 +108,14 @@ class _Unpickler(pickle.Unpickler):
 
 
 def save(assistant: Any, key: str) -> Path | None:
-    """Write the assistant's corpus, lexicon and engines beside its index; None when they cannot be saved."""
+    """Write the assistant's corpus, question reader and engines beside its index; None when they cannot be saved."""
     folder = getattr(assistant.index, "folder", None)
     if folder is None:
         return None
     path = Path(folder) / SNAPSHOT
     tmp = path.with_name(f".{SNAPSHOT}.{uuid.uuid4().hex}.part")
     live = {id(assistant.index): "index", id(assistant.index.encoder): "encoder"}
-    payload = (assistant.corpus, assistant.lexicon, assistant.router, assistant.figures)
+    payload = (assistant.corpus, assistant.analyzer, assistant.router, assistant.figures)
     try:
         with open(tmp, "wb") as f:
             pickle.dump(key, f, protocol=pickle.HIGHEST_PROTOCOL)
@@ -166,8 +166,8 @@ def load_assistant(settings: Settings, progress: Progress | None = None, rebuild
             if index is not None:
                 saved = _read(folder / SNAPSHOT, key, {"index": index, "encoder": encoder})
                 if saved is not None:
-                    corpus, lexicon, router, figures = saved
-                    return Assistant(settings, corpus, index, lexicon, router, figures)
+                    corpus, analyzer, router, figures = saved
+                    return Assistant(settings, corpus, index, analyzer, router, figures)
     assistant = Assistant.load(settings, encoder=encoder, progress=progress, rebuild=rebuild)
     build = getattr(assistant.index, "folder", None)
     if build is not None:

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from rapidfuzz import fuzz, process
 from scipy import sparse
 
+from ingest.spelling import Speller
 from ingest.text import stem, words
 
 
@@ -24,7 +24,7 @@ class LexicalIndex:
     matrix: sparse.csr_matrix | None = None  # docs x terms, BM25 weights
     k1: float = 1.2
     b: float = 0.75
-    _fuzzy: dict[str, int | None] = field(default_factory=dict, repr=False, compare=False)
+    _speller: Speller | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def build(cls, texts: list[str], k1: float = 1.2, b: float = 0.75) -> LexicalIndex:
@@ -75,11 +75,12 @@ class LexicalIndex:
         return terms
 
     def _closest(self, word: str) -> int | None:
-        """Column of the indexed word closest to a typo; memoized, as coverage() asks again for every hit."""
-        if word not in self._fuzzy:
-            match = process.extractOne(word, self.surface.keys(), scorer=fuzz.ratio, score_cutoff=84)
-            self._fuzzy[word] = self.vocab.get(self.surface[match[0]]) if match is not None else None
-        return self._fuzzy[word]
+        """Column of the indexed word a typo stands for (the one typo policy, ingest.spelling; memoized there, as
+        coverage() asks again for every hit)."""
+        if self._speller is None:
+            self._speller = Speller(self.surface)
+        fixed = self._speller.correct(word)
+        return self.vocab.get(self.surface[fixed]) if fixed in self.surface else None
 
     def scores(self, text: str, added: str = "", added_weight: float = 1.0) -> np.ndarray:
         """BM25 score of every document for the query (and the added words, weighing added_weight)."""

@@ -75,6 +75,15 @@ def fold(text: str) -> str:
     return text.translate(_DROP_COMBINING)  # a C loop: a question folds a few hundred passages
 
 
+def has(folded: str, phrase: str) -> bool:
+    """A phrase (of a lexicon) in folded text, on word boundaries."""
+    if not phrase:
+        return False
+    if not phrase[0].isalnum() or not phrase[-1].isalnum():
+        return phrase in folded
+    return re.search(rf"(?<![a-z0-9]){re.escape(phrase)}(?![a-z0-9])", folded) is not None
+
+
 def join_numbers(text: str) -> str:
     """Write numbers whole: '175 837' -> '175837', '62,59' -> '62.59'."""
     text = _GROUPED_NUMBER.sub(lambda m: m.group(1) + re.sub(r"\D", "", m.group(2)), text)

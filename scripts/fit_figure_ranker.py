@@ -58,7 +58,7 @@ def build_examples(engine: FigureEngine, assistant: Assistant, rows: list[dict])
             continue  # an out-of-scope question the pipeline would not send to the figure engine
         hits = assistant.retrieve(text, spelled_out=True).hits  # as the pipeline asks figures
         q = engine.parse(text)
-        cands = engine.candidates(q, hits, engine.query_vector(engine.reader.respelled(text)))
+        cands = engine.candidates(q, hits, engine.query_vector(engine.query(text).respelled))
         values = [engine.values[i] for i in cands.rows]
         gold = d["number"]
         positive = np.array([gold is not None and close(v, float(gold)) for v in values], dtype=bool)

@@ -26,8 +26,9 @@ import numpy as np
 
 from assistant import citations, pipeline
 from assistant.evaluation import read_jsonl, supports
-from assistant.normalize import clean_input, load_lexicon
+from assistant.normalize import clean_input
 from assistant.pipeline import Assistant
+from assistant.query import QueryReader
 from assistant.settings import Settings
 from index import units
 from index.encoders import Encoder, make_encoder
@@ -143,7 +144,6 @@ def main() -> None:
     settings = Settings.from_env()
     if args.sentence_context:
         units.SENTENCE_CONTEXT = args.sentence_context == "yes"
-    lexicon = load_lexicon(settings.knowledge_dir)
     items = []
     for path in args.questions:
         for g in read_jsonl(Path(path)):
@@ -163,7 +163,8 @@ def main() -> None:
             f"build={took:.1f}s",
             flush=True,
         )
-        assistant = Assistant(replace(settings, index_dir=Path("/nonexistent")), corpus, index, lexicon)
+        analyzer = QueryReader.load(settings.knowledge_dir, corpus)
+        assistant = Assistant(replace(settings, index_dir=Path("/nonexistent")), corpus, index, analyzer)
         typed = [clean_input(g["question"], 10_000) for _, g in items]
         lexicals = {None: index.lexical}
         for b in floats(args.bm25_b):

@@ -176,11 +176,11 @@ def test_unqualified_question_shows_both_years(two_years: FigureEngine) -> None:
 @pytest.mark.real
 def test_follow_up_changes_one_slot(two_years: FigureEngine) -> None:
     first = two_years.parse("Entrées CEP Pôle emploi Occitanie 2021 ?")
-    q = two_years.reader.follow_up("et en 2022 ?", first)
+    q = two_years.reader.follow_up(two_years.query("et en 2022 ?"), first)
     assert q is not None and q.years == [2022] and q.operators == first.operators
     assert shown(two_years.answer("et en 2022 ?", [], query=q))[0] == 181204
-    assert two_years.reader.follow_up("Comment fonctionne le CEP en 2022 ?", first) is None
-    assert two_years.reader.follow_up("et alors ?", first) is None
+    assert two_years.reader.follow_up(two_years.query("Comment fonctionne le CEP en 2022 ?"), first) is None
+    assert two_years.reader.follow_up(two_years.query("et alors ?"), first) is None
 
 
 def test_listwise_ranker_learns_and_abstains_when_told() -> None:
@@ -289,9 +289,9 @@ def test_an_acronym_of_the_documents_reads_as_its_words(engine: FigureEngine) ->
     saved = reader.acronyms
     reader.acronyms = {"pps": "prestations personnalisees specifiques"}
     try:
-        q = reader.parse("PPS prescrites en 2021 ?")
+        q = engine.parse("PPS prescrites en 2021 ?")
         assert q.expansions.get("prestat") == "pps"
-        back = reader.parse("combien de prestations personnalisées spécifiques en 2021 ?")
+        back = engine.parse("combien de prestations personnalisées spécifiques en 2021 ?")
         assert back.expansions.get("pps") == "prestat"
     finally:
         reader.acronyms = saved
@@ -467,7 +467,7 @@ def test_a_departement_not_covered_is_said_and_the_region_shown_as_such(tables_2
 def test_a_follow_up_on_a_table_row_says_its_year(tables_2023: FigureEngine) -> None:
     """« et en 2022 ? » after an APEC question: the 2022 cell, restated with what it counts, never a bare number."""
     first = tables_2023.parse("Entrées en CEP de l'APEC en Occitanie en 2023 ?")
-    follow = tables_2023.reader.follow_up("et en 2022 ?", first)
+    follow = tables_2023.reader.follow_up(tables_2023.query("et en 2022 ?"), first)
     assert follow is not None and follow.years == [2022]
     a = tables_2023.answer(follow.text, [], query=follow)
     assert shown(a)[0] == 6712

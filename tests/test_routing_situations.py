@@ -12,9 +12,9 @@ import pytest
 from assistant.routing import Router
 from assistant.routing.engine import EXAMPLES
 from assistant.routing.examples import load_examples
-from assistant.routing.situation import pattern_words
 from assistant.settings import Settings
 from ingest.corpus import load_corpus
+from ingest.spelling import pattern_words
 from ingest.text import fold
 
 # Measured: 0.986 of (bank example, word of 6 letters or more) pairs keep the same facts after one

@@ -18,7 +18,6 @@ import numpy as np
 
 from assistant.evaluation import score, supports
 from assistant.normalize import clean_input
-from assistant.query import read_query
 from assistant.settings import PROJECT_ROOT, Settings
 from index.encoders import Encoder, resolve_model_path
 from index.queries import encode_queries
@@ -239,7 +238,7 @@ def retrieval_baselines(assistant: Any, gold: list[dict[str, Any]], k: int = 3) 
     per_kind: dict[str, dict[str, int]] = {}
     times: dict[str, list[float]] = {m: [] for m in MODES}
     for g in items:
-        q = read_query(clean_input(g["question"], 10_000), assistant.lexicon)
+        q = assistant.analyzer.read(clean_input(g["question"], 10_000))
         kind = per_kind.setdefault(g["kind"], {"n": 0, **dict.fromkeys(MODES, 0)})
         kind["n"] += 1
         for mode in MODES:

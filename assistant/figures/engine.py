@@ -16,11 +16,11 @@ from assistant.figures.features import PLACES, Candidates, FactView, fact_texts,
 from assistant.figures.parse import FigureAsk, QuestionReader
 from assistant.figures.phrase import Phraser, operator_in_sentence, value_of
 from assistant.figures.rank import Ranker
-from assistant.normalize import load_lexicon as load_question_lexicon
+from assistant.query import Query, QueryReader
 from assistant.records import Answer, Hit
 from index.encoders import Encoder
 from index.queries import Embed, embedder
-from ingest.facts import Entities, FactTables, facts_of, load_lexicon
+from ingest.facts import FactTables, facts_of, load_lexicon
 from ingest.operators import load_operators
 
 log = logging.getLogger(__name__)
@@ -39,21 +39,25 @@ class FigureEngine:
         cache_dir: Path | None = None,
         ranker: Ranker | None = None,
         embed: Embed | None = None,
+        analyzer: QueryReader | None = None,
     ) -> None:
         """embed: the question embedder (the application passes the index's cached one: one embedding a
-        question); by default, the encoder's query side; with neither, the ranker reads no similarity."""
+        question); by default, the encoder's query side; with neither, the ranker reads no similarity.
+        analyzer: the question reader the application shares between engines; by default, one for this corpus."""
         self.tables = facts
         self.corpus = corpus
         self.encoder = encoder
         self.embed: Embed | None = embed or (embedder(encoder) if encoder is not None else None)
         lexicon = load_lexicon(knowledge_dir)
         self.operators = load_operators(knowledge_dir)
-        entities = Entities(self.operators, lexicon)
+        self.analyzer = analyzer or QueryReader.load(knowledge_dir, corpus)
+        entities = self.analyzer.entities  # one finder of operators and places, with the corpus' home region
+        if entities is None:
+            raise KnowledgeError("le lecteur de questions n'a pas de lexique des chiffres (figure_lexicon.toml).")
         lines = [li.text for doc in corpus.documents.values() for li in doc.lines if li.text.strip()]
-        entities.home = entities.home_region(lines)
         self.df = facts.facts.reset_index(drop=True)  # the table, as shown and exported
         self.facts = facts_of(self.df)  # the same rows as records: what the engine reads
-        self.reader = QuestionReader(lexicon, self.operators, entities, lines, load_question_lexicon(knowledge_dir))
+        self.reader = QuestionReader(lexicon, self.operators, entities, lines)
         self.view = FactView(self.facts, corpus, self.reader, self._vectors(cache_dir))
         self.values = [float(value_of(f)) for f in self.facts]
         self.ranker = ranker or Ranker.load(knowledge_dir)
@@ -93,16 +97,21 @@ class FigureEngine:
 
     # --- the steps -------------------------------------------------------------------------------
 
-    def is_figure_question(self, text: str) -> bool:
+    def query(self, question: Query | str) -> Query:
+        """A question's reading: given, or made by the shared analyzer."""
+        return question if isinstance(question, Query) else self.analyzer.read(question)
+
+    def is_figure_question(self, question: Query | str) -> bool:
         """The lexicon's cues and the learned classifier agree (see detect.py). The classifier alone is right
         more often on its own labeled questions out of fold (0.945 against 0.916 for both), but on the sealed
         bank it took passage questions from the passage answer (passages 0.740 -> 0.725, overall 0.600 -> 0.587)."""
-        if not self.reader.is_figure_question(text):
+        q = self.query(question)
+        if not self.reader.is_figure_question(q):
             return False
-        return self.detector is None or self.detector.probability(text) >= 0.5
+        return self.detector is None or self.detector.probability(q.text) >= 0.5
 
-    def parse(self, text: str) -> FigureAsk:
-        return self.reader.parse(text)
+    def parse(self, question: Query | str) -> FigureAsk:
+        return self.reader.parse(self.query(question))
 
     def query_vector(self, text: str) -> np.ndarray | None:
         return None if self.embed is None else np.asarray(self.embed(text), dtype=np.float32)
@@ -128,16 +137,17 @@ class FigureEngine:
         near = [Choice(c.value, 0.0, c.fact) for c in found.choices if found.kind != "absent"][:MAX_SHOWN]
         return replace(d, choices=near, elsewhere=bool(near))
 
-    def answer(self, question: str, hits: list[Hit], query: FigureAsk | None = None, qvec=None) -> Answer:
+    def answer(self, question: Query | str, hits: list[Hit], query: FigureAsk | None = None, qvec=None) -> Answer:
         """A cited figure, the candidates with their context, or an honest "not in the documents"."""
-        q = query or self.parse(question)
+        read = self.query(question)
+        q = query or self.parse(read)
         if not q.weights and not q.metrics and not q.asked_object and q.unit in (None, "count", "percent"):
             # "et en 2020 ?" out of a conversation: nothing says which figure (a surface or a budget would)
-            return Answer(question, "abstain", ASK_WHICH, message=ASK_WHICH, query=q)
+            return Answer(read.text, "abstain", ASK_WHICH, message=ASK_WHICH, query=q)
         if qvec is None:  # the question as read: « cb de jeunes » embedded as « combien de jeunes »
-            qvec = self.query_vector(self.reader.respelled(question))
+            qvec = self.query_vector(read.respelled)
         decision = self.elsewhere(q, self.decide(self.candidates(q, hits, qvec), q), hits, qvec)
         answer = self.phraser.answer(q, decision)
-        answer.question = question
+        answer.question = read.text
         answer.query = q
         return answer

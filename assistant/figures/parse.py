@@ -8,15 +8,11 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
-from rapidfuzz import fuzz, process
-
-from assistant.normalize import Lexicon as QuestionLexicon
-from assistant.normalize import respell
+from assistant.query import Query
 from assistant.questions import acronyms
-from ingest.facts import Entities, Lexicon, years_in
-from ingest.numbers import find_quantities
+from ingest.facts import Entities, Lexicon
 from ingest.operators import Operator
-from ingest.text import STOP_WORDS, clean_markup, fold, stem, tokens, words
+from ingest.text import STOP_WORDS, clean_markup, fold, has, stem, tokens, words
 
 # Units a question may ask for, and the fact units that answer each.
 UNIT_FAMILIES: dict[str, set[str]] = {
@@ -32,18 +28,10 @@ UNIT_FAMILIES: dict[str, set[str]] = {
     "duration": {"days", "minutes", "hours", "weeks", "months", "years"},
     "count": {"count"},
 }
-# Specific kinds first: "combien de jours" asks days, not a count.
-UNIT_ORDER = ("years", "money", "km2", "score", "days", "minutes", "hours", "months", "duration", "percent", "count")
 RARE_UNITS = {"money", "km2", "score"}  # few numbers of these kinds: the unit itself is strong evidence
 _QUESTION_WORDS = {"combien", "quel", "quell", "nombr", "chiffr", "valeur", "etai", "etait", "etaient"}
 # "entre 25 et 44 ans", "entre les opérateurs": the preposition, not "entrés" (same stem)
 ENTRE = re.compile(r"\bentre(?=\s+(?:\d|les?\b|la\b|l'|l’|deux\b|eux\b|autres?\b))", re.I)
-# A period written in words states when, it does not ask for a duration ("jugent, six mois après, ...").
-_DATE = re.compile(r"\b\d{1,2}/\d{1,2}/\d{2,4}\b|\b\d{1,2}/0\d\b")
-_STATED_PERIOD = re.compile(
-    r"\b(?:un|une|deux|trois|quatre|cinq|six|sept|huit|neuf|dix|onze|douze|quinze|dix-huit|vingt|trente)"
-    r"\s+(?:jours?|semaines?|mois|ans|annees?|heures?|minutes?)\b"
-)
 _ASKED_OBJECT = re.compile(r"\b(?:combien|nombre|nb)\s+(?:de|d')\s*(?:la |les |l')?([a-z]+)")
 
 
@@ -74,17 +62,9 @@ class FigureAsk:
 class QuestionReader:
     """Parses figure questions against the lexicon, the operators and the corpus vocabulary."""
 
-    def __init__(
-        self,
-        lexicon: Lexicon,
-        operators: dict[str, Operator],
-        entities: Entities,
-        lines: list[str],
-        words: QuestionLexicon | None = None,
-    ) -> None:
-        """words: the question lexicon (knowledge/lexicon.toml), for its kiosk spellings of asking words."""
+    def __init__(self, lexicon: Lexicon, operators: dict[str, Operator], entities: Entities, lines: list[str]) -> None:
+        """entities: what finds operators and places in a fact's text (a question's are in its Query)."""
         self.lexicon = lexicon
-        self.words = words
         self.operators = operators
         self.entities = entities
         counts: Counter[str] = Counter()
@@ -93,15 +73,12 @@ class QuestionReader:
         n = max(len(lines), 1)
         self.idf = {t: math.log(1 + n / c) for t, c in counts.items()}
         self.default_idf = math.log(1 + n)
-        self.vocab = list(counts)
         self.acronyms = acronyms(lines)  # spelled out in the documents: "PPS" -> "prestations personnalisees …"
         self.synonyms = [{t for w in group for t in tokens(w)} for group in lexicon.synonyms]
         # Metric groups: single words only ("entrée en CEP" would make "cep" a metric word).
         self.metric_groups: dict[int, set[str]] = {
             i: {t for w in lexicon.synonyms[i] if " " not in w for t in tokens(w)} for i in lexicon.metrics
         }
-        unit_words = sorted({w for ws in lexicon.units.values() for w in ws if w[:1].isalnum()}, key=len, reverse=True)
-        self._rate_base = re.compile(rf"(?:\b(?:au|aux|par)\s+|/\s?)(?:{'|'.join(map(re.escape, unit_words))})\b")
         self._cue_words = {w for w in lexicon.cues if " " not in w}
         self._cue_phrases = [w for w in lexicon.cues if " " in w] + list(lexicon.phrases)
         # Words that only say "a number, please": not what the number is about.
@@ -114,14 +91,9 @@ class QuestionReader:
         stems = set(tokens(ENTRE.sub(" ", clean_markup(text))))
         return frozenset(i for i, group in self.metric_groups.items() if stems & group)
 
-    def respelled(self, text: str) -> str:
-        """The question with its kiosk spellings of asking words written out (« cb de jeunes » -> « combien de
-        jeunes »): asked as a count, and « cb » not taken for what is counted (assistant.normalize.respell)."""
-        return text if self.words is None else respell(text, self.words)
-
-    def is_figure_question(self, text: str) -> bool:
+    def is_figure_question(self, query: Query) -> bool:
         """True for questions asking a number: combien, nombre, taux, part, moyenne, budget, "en %"..."""
-        f = fold(clean_markup(self.respelled(text)))
+        f = query.folded
         words = set(re.findall(r"[a-z0-9%€²]+", f)) | ({"%"} if "%" in f else set())
         if words & self._cue_words or any(has(f, p) for p in self._cue_phrases):
             return True
@@ -131,32 +103,15 @@ class QuestionReader:
         # with no question word ("Quel lien…", "Que fait…" are open questions).
         if re.match(r"^\W*(?:quel|quelle|quels|quelles|que|qui|quoi|ou|est-ce|est ce)\b", f):
             return False
-        q = self.parse(text)
+        q = self.parse(query)
         metric_words = any(t in s for s in self.synonyms[:3] for t in q.weights)
         return len(f.split()) <= 14 and (bool(q.years) or metric_words) and bool(q.operators or q.scopes or q.years)
 
-    def parse(self, text: str) -> FigureAsk:
-        """Operators (typos allowed), scopes, years, the unit asked and the weighted content words."""
-        said, text = text, self.respelled(text)
-        f = fold(clean_markup(text))
-        ops = [k for k, _, _ in self.entities.operator_mentions(f)]
-        ops += self._fuzzy_operators(f, set(ops))
-        scopes = [k for k, _, _ in self.entities.scope_mentions(f)] + self.entities.capitalized_places(said)
-        scopes += self.entities.towns_in(f)
-        years = years_in(text)
-        unit = None
-        asked = f
-        for qty in reversed(find_quantities(asked)):  # "2016 (6 mois)" states a period, it does not ask one
-            asked = asked[: qty.start] + " " + asked[qty.end :]
-        asked = _STATED_PERIOD.sub(" ", asked)  # "six mois après" too
-        asked = _DATE.sub(" ", asked)  # "(28/04–07/10/2021)" states a period, "/10" there is no score
-        asked = self._rate_base.sub(" ", asked)  # "habitants au km²", "par mois": a rate's base, not its unit
-        for name in UNIT_ORDER:
-            if any(has(asked, w) for w in self.lexicon.units.get(name, ())):
-                unit = name
-                break
-        if "%" in asked:
-            unit = "percent"
+    def parse(self, query: Query) -> FigureAsk:
+        """What a question's reading asks of the figures: its operators, places, years and unit, and the content
+        words weighted by their rarity in the corpus."""
+        f, text = query.folded, query.folded
+        ops, scopes, years, unit = list(query.operators), list(query.places), list(query.years), query.unit
         skip: set[str] = set(self._ask_stems)
         for op in ops:
             for a in self.operators[op].aliases:
@@ -169,7 +124,6 @@ class QuestionReader:
         for t in tokens(text):
             if t in skip or re.fullmatch(r"\d+(\.\d+)?", t):
                 continue
-            t = self._spell(t)
             weights[t] = self.idf.get(t, self.default_idf)
         expansions: dict[str, str] = {}
         self._expand_acronyms(text, weights, expansions)
@@ -180,7 +134,7 @@ class QuestionReader:
                     if g not in weights:
                         expansions[g] = hit
         return FigureAsk(
-            said,
+            query.text,
             f,
             list(dict.fromkeys(ops)),
             list(dict.fromkeys(scopes)),
@@ -189,8 +143,8 @@ class QuestionReader:
             weights,
             expansions,
             self.metrics_in(text),
-            asked_object(text) if unit in (None, "count") else "",
-            stated_numbers(text, years),
+            asked_object(query.respelled) if unit in (None, "count") else "",
+            stated_numbers(query.respelled, years),
             any(has(f, w) for w in self.lexicon.totals),
             any(has(f, w) for w in self.lexicon.all_operators),
             any(has(f, w) for w in self.lexicon.changes),
@@ -212,12 +166,12 @@ class QuestionReader:
                 if head:
                     expansions.setdefault(source, head)
 
-    def follow_up(self, text: str, previous: FigureAsk) -> FigureAsk | None:
+    def follow_up(self, query: Query, previous: FigureAsk) -> FigureAsk | None:
         """An elliptic follow-up ("et en 2020 ?", "et pour l'APEC ?") as the previous query with the changed slot.
 
         A follow-up names a year, an operator or a territory and almost nothing else; None otherwise.
         """
-        q = self.parse(text)
+        q = self.parse(query)
         changed = {k: v for k, v in q.slots().items() if v}
         if not changed:
             return None
@@ -226,40 +180,8 @@ class QuestionReader:
         if len(content) > 1 or not re.match(r"^\W*(?:et|pour|en|au|a|a l'|chez|meme chose|idem)\b", f + " "):
             return None
         merged = replace(previous, **changed)  # type: ignore[arg-type]
-        merged.text = f"{previous.text} [{text}]"
+        merged.text = f"{previous.text} [{query.text}]"
         return merged
-
-    def _fuzzy_operators(self, folded: str, found: set[str]) -> list[str]:
-        words = re.findall(r"[a-z0-9]+", folded)
-        out = []
-        for op in self.operators.values():
-            if op.id in found:
-                continue
-            for alias in op.aliases:
-                aw = re.findall(r"[a-z0-9]+", alias)
-                if len(alias) < 6 or not aw:
-                    continue
-                grams = [" ".join(words[i : i + len(aw)]) for i in range(len(words) - len(aw) + 1)]
-                # 86: rapidfuzz ratio that accepts one typo in a 7-letter name ("pole emlpoi"), not another name
-                if grams and process.extractOne(" ".join(aw), grams, scorer=fuzz.ratio, score_cutoff=86):
-                    out.append(op.id)
-                    break
-        return out
-
-    def _spell(self, t: str) -> str:
-        if t in self.idf or len(t) < 5 or t[0].isdigit():
-            return t
-        best = process.extractOne(t, self.vocab, scorer=fuzz.ratio, score_cutoff=85)
-        return str(best[0]) if best else t
-
-
-def has(folded: str, phrase: str) -> bool:
-    """A phrase of the lexicon in folded text, on word boundaries."""
-    if not phrase:
-        return False
-    if not phrase[0].isalnum() or not phrase[-1].isalnum():
-        return phrase in folded
-    return re.search(rf"(?<![a-z0-9]){re.escape(phrase)}(?![a-z0-9])", folded) is not None
 
 
 @lru_cache(maxsize=1024)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +10,7 @@ import numpy as np
 
 from assistant.errors import InvalidQuestion, KnowledgeError
 from assistant.operators import Operator, load_operators, locate_operator_sources
+from assistant.query import Query, QueryReader
 from assistant.records import Answer
 from assistant.routing.answers import AnswerWriter
 from assistant.routing.detector import RoutingDetector, bank_vectors
@@ -24,7 +23,6 @@ from assistant.routing.situation import (
     Situation,
     extract,
     load_lexicon,
-    normalize,
     situation_from_fields,
     with_fields,
 )
@@ -32,10 +30,8 @@ from assistant.routing.slots import SlotReader, merge
 from index.encoders import Encoder
 from index.queries import Embed, embedder
 from ingest.corpus import Corpus
-from ingest.text import fold
 
 log = logging.getLogger(__name__)
-_WORD = re.compile(r"[a-z]+")
 EXAMPLES = "routing_examples.jsonl"
 DETECTOR = "models/routing_detector.json"  # fitted by `make fit` (scripts/fit.py)
 
@@ -49,11 +45,14 @@ class Router:
         lexicon: Lexicon,
         operators: dict[str, Operator],
         corpus: Corpus,
+        analyzer: QueryReader,
         detector: RoutingDetector | None = None,
         slots: SlotReader | None = None,
         embed: Embed | None = None,
     ) -> None:
+        """analyzer: the one reader of questions; a question given as text is read by it."""
         self.table = table
+        self.analyzer = analyzer
         self.lexicon = lexicon
         self.operators = operators
         self.corpus = corpus
@@ -64,7 +63,12 @@ class Router:
 
     @classmethod
     def load(
-        cls, knowledge_dir: Path, corpus: Corpus, encoder: Encoder | None = None, embed: Embed | None = None
+        cls,
+        knowledge_dir: Path,
+        corpus: Corpus,
+        encoder: Encoder | None = None,
+        embed: Embed | None = None,
+        analyzer: QueryReader | None = None,
     ) -> Router:
         """Read and validate operators, rules and lexicon; a KnowledgeError names the file and row.
 
@@ -72,6 +76,7 @@ class Router:
         loaded; without one, or for a model it was not fitted with, the lexicon's question cues decide.
         embed: the question embedder the detector and the slots read (the application passes the index's
         cached one: one embedding a question); by default, the encoder's query side without a cache.
+        analyzer: the question reader the application shares between engines; by default, one for this corpus.
         """
         operators, lost = locate_operator_sources(load_operators(knowledge_dir), corpus)
         table = load_rules(knowledge_dir / "routing_rules.toml", corpus)
@@ -80,9 +85,7 @@ class Router:
         if not table.rules:
             raise KnowledgeError("aucune règle d'orientation n'a de source dans ce corpus.")
         lexicon = load_lexicon(knowledge_dir / "routing_lexicon.toml", operators)
-        # The corpus' words are real words: a typo is never "corrected" into one of them.
-        words = {w for doc in corpus.documents.values() for li in doc.lines for w in _WORD.findall(fold(li.text))}
-        router = cls(table, replace(lexicon, known=frozenset(words)), operators, corpus)
+        router = cls(table, lexicon, operators, corpus, analyzer or QueryReader.load(knowledge_dir, corpus))
         path = knowledge_dir / DETECTOR
         if encoder is not None:
             if path.exists():
@@ -99,26 +102,32 @@ class Router:
 
     # ------------------------------------------------------------ reading the question
 
-    def extract(self, text: str) -> Situation:
-        """The caller's situation as the lexicon reads it in a French text (the detector's signals)."""
-        return extract(text, self.lexicon)
+    def query(self, question: Query | str) -> Query:
+        """A question's reading: given, or made by the shared analyzer."""
+        return question if isinstance(question, Query) else self.analyzer.read(question)
 
-    def read(self, text: str, sit: Situation | None = None) -> Situation:
+    def extract(self, question: Query | str) -> Situation:
+        """The caller's situation as the lexicon reads it in a question (the detector's signals)."""
+        return extract(self.query(question), self.lexicon)
+
+    def read(self, question: Query | str, sit: Situation | None = None) -> Situation:
         """The caller's situation: the lexicon's reading corrected by the learned slots sure of themselves."""
-        sit = sit if sit is not None else self.extract(text)
+        q = self.query(question)
+        sit = sit if sit is not None else self.extract(q)
         if self.slots is None or self.embed is None:
             return sit
-        return merge(sit, self.slots.read(text, self.embed(text), sit))
+        return merge(sit, self.slots.read(q.text, self.embed(q.text), sit))
 
-    def is_routing_question(self, text: str, sit: Situation) -> bool:
-        """True when the text asks where / to whom a person in a stated situation should go."""
+    def is_routing_question(self, question: Query | str, sit: Situation) -> bool:
+        """True when the question asks where / to whom a person in a stated situation should go."""
+        q = self.query(question)
         if self.detector is not None:
-            return self.detector.is_routing(text, self.signals(text, sit))
-        return self.cue_detection(text, sit)
+            return self.detector.is_routing(q.text, self.signals(q, sit))
+        return self.cue_detection(q, sit)
 
-    def cue_detection(self, text: str, sit: Situation) -> bool:
+    def cue_detection(self, question: Query | str, sit: Situation) -> bool:
         """The lexicon's verdict alone: a stated situation and a where-to-go cue, no figure or definition cue."""
-        norm = normalize(text, self.lexicon)
+        norm = self.query(question).folded
         if any(p.search(norm) for p in self.lexicon.not_routing):
             return False
         if sit.is_empty():
@@ -127,10 +136,11 @@ class Router:
             return True
         return any(p.search(norm) for p in self.lexicon.routing)
 
-    def signals(self, text: str, sit: Situation | None = None) -> np.ndarray:
-        """What the situation extractor and the lexicon see in a text, as numbers in [0, 1] (detector input)."""
-        sit = sit if sit is not None else self.extract(text)
-        norm = normalize(text, self.lexicon)
+    def signals(self, question: Query | str, sit: Situation | None = None) -> np.ndarray:
+        """What the situation extractor and the lexicon see in a question, as numbers in [0, 1] (detector input)."""
+        q = self.query(question)
+        sit = sit if sit is not None else self.extract(q)
+        norm = q.folded
         known = sit.known()
         routing_cue = bool(self.lexicon.either.search(norm)) or any(p.search(norm) for p in self.lexicon.routing)
         return np.array(
@@ -142,7 +152,7 @@ class Router:
                 any(p.search(norm) for p in self.lexicon.not_routing),
                 bool(sit.mentioned),
                 sit.current_operator not in (None, NO_OPERATOR),  # a CEP under way: which one to keep?
-                self.cue_detection(text, sit),
+                self.cue_detection(q, sit),
             ],
             dtype=np.float32,
         )

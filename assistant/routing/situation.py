@@ -9,11 +9,10 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from rapidfuzz import process
-from rapidfuzz.distance import OSA
-
+from assistant.clauses import WORD, clause_before
 from assistant.errors import KnowledgeError
 from assistant.operators import Operator
+from assistant.query import Query
 from assistant.records import OPERATOR_IDS
 from ingest.text import clean_markup, fold
 
@@ -161,14 +160,6 @@ class Cue:
 class Lexicon:
     """Cue words as data (knowledge/routing_lexicon.toml), compiled."""
 
-    rewrite: tuple[tuple[re.Pattern[str], str], ...]
-    vocabulary: tuple[str, ...]  # words typos are corrected towards: listed ones and those of the patterns
-    max_edits: tuple[tuple[int, int], ...]  # (word length from, edits allowed), longest first
-    negators: frozenset[str]
-    unless_after: Mapping[str, frozenset[str]]  # negator -> words that, just before it, cancel it ("un peu")
-    window: int
-    clause_words: frozenset[str]  # words that start a new clause: a negator before them negates nothing after
-    absorbers: frozenset[str]  # nouns that take a negation for themselves ("aucun impact du handicap")
     job_search: re.Pattern[str]  # words before "depuis 8 mois" that make it a job search duration
     cues: tuple[Cue, ...]
     diplomas: tuple[tuple[re.Pattern[str], int], ...]
@@ -182,10 +173,6 @@ class Lexicon:
     routing: tuple[re.Pattern[str], ...]
     either: re.Pattern[str]
     not_routing: tuple[re.Pattern[str], ...]
-    relatives: re.Pattern[str] = re.compile("(?!)")  # "mon fils", "sa fille": the situation told is theirs
-    speaker: re.Pattern[str] = re.compile("(?!)")  # first-person words of the caller
-    third_person: re.Pattern[str] = re.compile("(?!)")  # pronouns that refer to the relative
-    known: frozenset[str] = frozenset()  # real words never "corrected" (the corpus' words, set by the router)
 
 
 def _compile(path: Path, where: str, pattern: str, flags: int = 0) -> re.Pattern[str]:
@@ -233,31 +220,7 @@ def load_lexicon(path: Path, operators: Mapping[str, Operator]) -> Lexicon:
             )
         )
     kinds = data.get("question_kind", {})
-    vocabulary = data.get("vocabulary", {})
-    harvested: set[str] = set()
-    if vocabulary.get("harvest", False):  # every whole word the patterns look for, typo-tolerant too
-        patterns = [p for c in data.get("cue", []) for p in c.get("patterns", [])]
-        patterns += [p for key in ("current", "none", "better_fit") for p in ops.get(key, [])]
-        patterns += [p for v in kinds.values() for p in ([v] if isinstance(v, str) else v)]
-        patterns += [" ".join(alias_to_id)]
-        harvested = set().union(*(pattern_words(p) for p in patterns))
-    negation = data.get("negation", {})
-    subject = data.get("subject", {})
-
-    def words_re(key: str, template: str) -> re.Pattern[str]:
-        items = subject.get(key, [])
-        alternation = "|".join(re.escape(w) for w in sorted(items, key=len, reverse=True))
-        return _compile(path, f"subject.{key}", template.format(alternation) if items else "(?!)")
-
     return Lexicon(
-        rewrite=tuple((_compile(path, "rewrite", a), b) for a, b in data.get("rewrite", [])),
-        vocabulary=tuple(sorted(set(vocabulary.get("words", [])) | harvested)),
-        max_edits=tuple(sorted(((int(a), int(b)) for a, b in vocabulary.get("max_edits", [[5, 1]])), reverse=True)),
-        negators=frozenset(negation.get("words", [])),
-        unless_after={k: frozenset(v) for k, v in negation.get("unless_after", {}).items()},
-        window=int(negation.get("window", 4)),
-        clause_words=frozenset(negation.get("clause_words", [])),
-        absorbers=frozenset(negation.get("absorbers", [])),
         job_search=_compile(
             path, "job_search.context", "|".join(data.get("job_search", {}).get("context", [])) or "(?!)"
         ),
@@ -276,16 +239,11 @@ def load_lexicon(path: Path, operators: Mapping[str, Operator]) -> Lexicon:
         routing=tuple(with_op(p, "question_kind.routing") for p in kinds.get("routing", [])),
         either=with_op(kinds.get("either", "(?!)"), "question_kind.either"),
         not_routing=tuple(with_op(p, "question_kind.not_routing") for p in kinds.get("not_routing", [])),
-        relatives=words_re("relatives", r"\b(?:mon|ma|mes|son|sa|ses|notre|nos|votre|leur|un|une) (?:{})s?\b"),
-        speaker=words_re("speaker", r"(?:^|\W)(?:{})(?=\W|$)"),
-        third_person=words_re("third_person", r"(?:^|\W)(?:{})(?=\W|$)"),
     )
 
 
 # ---------------------------------------------------------------- extraction
 
-_WORD = re.compile(r"[a-z]+")
-_CLAUSE_END = re.compile(r"[.;:!?()\[\],\n]")
 _NUMBER_WORDS = {
     "un": 1, "une": 1, "deux": 2, "trois": 3, "quatre": 4, "cinq": 5, "six": 6, "sept": 7, "huit": 8,
     "neuf": 9, "dix": 10, "onze": 11, "douze": 12, "dix-huit": 18, "vingt-quatre": 24,
@@ -304,117 +262,16 @@ _SEARCH = re.compile(rf"(?:depuis|ca fait|cela fait|il y a)\s*(plus d'|plus de|p
 _LONG_TERM = re.compile(r"\bdeld\b|longue duree|plus d'un an de chomage")
 
 
-_ESCAPES = re.compile(r"\\[bBwWdDsS]")
-_ENDINGS = re.compile(r"\(\?:([a-z]+(?:\|[a-z]+)+)\)(?![?*+])")
-
-
-def pattern_words(pattern: str) -> set[str]:
-    """The whole words (5 letters or more) a regular expression looks for: "salariee?s?" gives "salarie" and
-    "salariee"; stems and endings ("travailleu(?:r|se)") are not words."""
-    p = _ESCAPES.sub(" ", pattern)
-    out: set[str] = set()
-    for m in re.finditer(r"[a-z]+", p):
-        before = p[m.start() - 1] if m.start() else " "
-        after = p[m.end()] if m.end() < len(p) else " "
-        word = m.group(0)
-        endings = _ENDINGS.match(p, m.end())
-        if endings and before not in ")]}":  # "demandeu(?:r|se)" gives "demandeur" and "demandeuse"
-            out.update(word + e for e in endings.group(1).split("|"))
-            continue
-        if before in ")]}" or after in "([{*+":
-            continue
-        if after == "?":  # the last letter is optional
-            out.add(word[:-1])
-        out.add(word)
-    return {w for w in out if len(w) >= 5}
-
-
-def _correct(word: str, lexicon: Lexicon) -> str:
-    """The vocabulary word a typo stands for: within a few edits (a swap counts as one), same first letter."""
-    allowed = next((edits for length, edits in lexicon.max_edits if len(word) >= length), 0)
-    if not allowed or word in lexicon.known:
-        return word
-    best = process.extractOne(word, lexicon.vocabulary, scorer=OSA.distance, score_cutoff=allowed)
-    # A typo keeps its first letter: "mission" must not become "demission".
-    return best[0] if best and best[0][0] == word[0] else word
-
-
-def normalize(text: str, lexicon: Lexicon) -> str:
-    """Folded text, shorthand rewritten, typos corrected towards the cue vocabulary."""
-    t = fold(clean_markup(text)).replace("«", ' " ').replace("»", ' " ').replace("`", "'")
-    t = re.sub(r"\s+", " ", t)
-    for pattern, repl in lexicon.rewrite:
-        t = pattern.sub(repl, t)
-    if lexicon.vocabulary:
-        vocab = set(lexicon.vocabulary)
-        t = _WORD.sub(lambda m: m.group(0) if m.group(0) in vocab else _correct(m.group(0), lexicon), t)
-    return t
-
-
-_SPOKEN_NEGATION = re.compile(r"\s+(pas|plus|jamais)\b")
-
-
-def _negated_after(text: str, end: int, lexicon: Lexicon) -> bool:
-    """Spoken French drops the "ne": "il bosse pas", "je travaille plus". A negator right after the cue."""
-    after = _SPOKEN_NEGATION.match(text, end)  # right after, no punctuation between: not ", pas de RQTH"
-    return after is not None and after.group(1) in lexicon.negators
-
-
-def _negated(text: str, start: int, lexicon: Lexicon) -> bool:
-    """A negator among the few words before position start, inside the same clause."""
-    before = text[max(0, start - 60) : start]
-    cut = max((m.end() for m in _CLAUSE_END.finditer(before)), default=0)
-    context = _WORD.findall(before[cut:])
-    words = context[-lexicon.window :]
-    offset = len(context) - len(words)
-    # "sans diplome qui cherche du travail": the negator stays in its own clause;
-    # "aucun impact du handicap": the negation is the noun's, not the handicap's.
-    for i in range(len(words) - 1, -1, -1):
-        if words[i] in lexicon.clause_words or words[i] in lexicon.absorbers:
-            offset += i + 1
-            words = words[i + 1 :]
-            break
-    for i, w in enumerate(words):
-        previous = context[offset + i - 1] if offset + i > 0 else ""
-        if w in lexicon.negators and previous not in lexicon.unless_after.get(w, ()):
-            return True
-    return False
-
-
-def _requested(text: str, start: int, lexicon: Lexicon) -> bool:
+def _requested(query: Query, start: int, lexicon: Lexicon) -> bool:
     """A request word among the few words before position start, in the same clause: a CEP asked for."""
-    before = text[max(0, start - 60) : start]
-    cut = max((m.end() for m in _CLAUSE_END.finditer(before)), default=0)
-    return any(w in lexicon.request for w in _WORD.findall(before[cut:])[-lexicon.window :])
+    words = WORD.findall(clause_before(query.focus, start))
+    return any(w in lexicon.request for w in words[-query.negation.window :])
 
 
-_CLAUSE_SPLIT = re.compile(r"\s*[.;:!?,\n]+\s*|\s+(?:et|mais|alors que|parce que)\s+")
-
-
-def focus(norm: str, lexicon: Lexicon) -> str:
-    """The part of a normalized text about the person the question is for.
-
-    When the caller tells a relative's situation ("j'ai 50 ans et mon fils de 19 ans cherche du
-    travail"), the clauses about the caller alone (first person, no relative, no pronoun for them)
-    are left out, so that their facts do not mix with the relative's.
-    """
-    if not lexicon.relatives.search(norm):
-        return norm
-    clauses = [c for c in _CLAUSE_SPLIT.split(norm) if c]
-    kept = [
-        c
-        for c in clauses
-        if lexicon.relatives.search(c) or lexicon.third_person.search(c) or not lexicon.speaker.search(c)
-    ]
-    return " , ".join(kept) if kept else norm
-
-
-def _cue_hits(cue: Cue, norm: str, raw: str, lexicon: Lexicon) -> list[bool]:
+def _cue_hits(cue: Cue, query: Query, raw: str) -> list[bool]:
     """For each match of a cue: True when affirmed, False when negated."""
     hits = [
-        not (cue.negatable and (_negated(norm, m.start(), lexicon) or _negated_after(norm, m.end(), lexicon)))
-        for p in cue.patterns
-        for m in p.finditer(norm)
+        not (cue.negatable and query.negated(m.start(), m.end())) for p in cue.patterns for m in p.finditer(query.focus)
     ]
     hits += [True for p in cue.raw_patterns for _ in p.finditer(raw)]
     return hits
@@ -448,14 +305,14 @@ def _operator_at(m: re.Match[str], lexicon: Lexicon) -> str | None:
     return lexicon.alias_to_id.get(alias) if alias else None
 
 
-def extract(text: str, lexicon: Lexicon) -> Situation:
-    """Read a situation from French free text (advisor shorthand, kiosk text with typos)."""
-    norm = focus(normalize(text, lexicon), lexicon)
-    raw = clean_markup(text)
+def extract(query: Query, lexicon: Lexicon) -> Situation:
+    """Read a situation from a question's reading (its folded text: advisor shorthand rewritten, typos corrected)."""
+    norm = query.focus
+    raw = clean_markup(query.text)
     facts: dict[str, Any] = {}
     needs: set[str] = set()
     for cue in lexicon.cues:
-        hits = _cue_hits(cue, norm, raw, lexicon)
+        hits = _cue_hits(cue, query, raw)
         if not hits:
             continue
         if cue.field == "needs":
@@ -471,8 +328,7 @@ def extract(text: str, lexicon: Lexicon) -> Situation:
     facts.update(_ages(norm))
     for m in _SEARCH.finditer(norm):
         # "en CDI depuis 6 ans" is not a job search: the duration must follow job-search words.
-        before = norm[max(0, m.start() - 50) : m.start()]
-        before = before[max((c.end() for c in _CLAUSE_END.finditer(before)), default=0) :]
+        before = clause_before(norm, m.start())[-50:]
         if not lexicon.job_search.search(before):
             continue
         n = _number(m.group(2)) * (12 if m.group(3).startswith("an") else 1)
@@ -492,7 +348,7 @@ def extract(text: str, lexicon: Lexicon) -> Situation:
     for rx in lexicon.current:
         for m in rx.finditer(norm):
             op = _operator_at(m, lexicon) or ("mission_locale" if "pacea" in m.group(0) else None)
-            if op is None or _negated(norm, m.start(), lexicon) or _requested(norm, m.start(), lexicon):
+            if op is None or query.negation.before(norm, m.start()) or _requested(query, m.start(), lexicon):
                 continue
             if op in lexicon.followed_not_cep and "suivi" in m.group(0):
                 facts["registered_pe"] = True

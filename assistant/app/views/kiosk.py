@@ -15,7 +15,6 @@ from assistant.app.kiosk import Kiosk, check_paths, choose, outcome, question_of
 from assistant.app.session import Turn, idle_check_every, idle_seconds, is_idle, new_answer_id
 from assistant.app.views.common import AppContext, answer_question, log
 from assistant.contacts import channel_gaps, load_contact_kinds, where_to_look
-from assistant.query import read_query
 from assistant.records import Answer, OperatorChoice
 from ingest.text import clean_markup
 
@@ -204,7 +203,7 @@ def typed(ctx: AppContext, kiosk: Kiosk, text: str) -> None:
     """
     tapped()
     st.session_state.pop(STEP, None)
-    normalized = read_query(text, ctx.assistant.lexicon).normalized
+    normalized = ctx.assistant.analyzer.read(text).normalized
     faq = kiosk.match(text, normalized)
     answer = kiosk.faq_answer(faq.id) if faq is not None else None
     if answer is None:
