@@ -5,6 +5,7 @@ operators, places, years and the kind of answer asked are worked out here only, 
 from __future__ import annotations
 
 import re
+import threading
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -34,6 +35,8 @@ _STATED_PERIOD = re.compile(
     r"\s+(?:jours?|semaines?|mois|ans|annees?|heures?|minutes?)\b"
 )
 _LETTERS = re.compile(r"[a-z]+")
+_READERS: dict[tuple[str, str, tuple[str, ...]], QueryReader] = {}  # the readers made, by knowledge and corpus
+_LOCK = threading.Lock()
 # Routing lexicon entries whose patterns hold words a question may misspell (knowledge/routing_lexicon.toml).
 _PATTERN_KEYS = ("patterns", "current", "none", "better_fit", "routing", "either", "not_routing")
 
@@ -81,7 +84,21 @@ class QueryReader:
     @classmethod
     def load(cls, knowledge_dir: Path, corpus: Corpus | None = None, extra_words: Iterable[str] = ()) -> QueryReader:
         """The reader of a corpus: its words are real words, never « corrected »; typos are corrected towards them
-        and towards the lexicons' words (which win a tie)."""
+        and towards the lexicons' words (which win a tie). Made once per corpus and knowledge (the engines loaded
+        apart, as tools and tests do, share it)."""
+        extra = tuple(extra_words)
+        key = (str(Path(knowledge_dir).resolve()), corpus.fingerprint if corpus else "", extra)
+        if corpus is not None and not corpus.fingerprint:
+            return cls._make(knowledge_dir, corpus, extra)
+        with _LOCK:
+            if key not in _READERS:
+                while len(_READERS) >= 4:
+                    _READERS.pop(next(iter(_READERS)))
+                _READERS[key] = cls._make(knowledge_dir, corpus, extra)
+            return _READERS[key]
+
+    @classmethod
+    def _make(cls, knowledge_dir: Path, corpus: Corpus | None, extra_words: tuple[str, ...]) -> QueryReader:
         lexicon = load_lexicon(knowledge_dir)
         figure_lexicon = load_figure_lexicon(knowledge_dir)
         operators = load_operators(knowledge_dir)

@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
+from ingest.text import STOP_WORDS
+
 # [word length from, edits allowed], longest first: 1 edit from 5 letters, 2 from 9. Measured by
 # tests/test_routing_situations.py (the facts kept after one typo in every situation of the bank).
 MAX_EDITS: tuple[tuple[int, int], ...] = ((9, 2), (5, 1))
@@ -28,7 +30,7 @@ class Speller:
     def __init__(
         self, vocabulary: Iterable[str], preferred: Iterable[str] = (), max_edits: tuple[tuple[int, int], ...] = ()
     ) -> None:
-        ordered = list(dict.fromkeys([*preferred, *vocabulary]))
+        ordered = list(dict.fromkeys([*preferred, *vocabulary, *sorted(STOP_WORDS)]))  # « dans » is no « d'ans »
         self.known = frozenset(ordered)
         self.max_edits = tuple(sorted(max_edits or MAX_EDITS, reverse=True))
         self._by_letter: dict[str, list[str]] = defaultdict(list)
@@ -48,7 +50,7 @@ class Speller:
         if word in self.known or not word:
             return word
         if word not in self._memo:
-            head = next((h for h in _ELIDED if word.startswith(h) and len(word) - len(h) >= 3), None)
+            head = next((h for h in _ELIDED if word.startswith(h) and len(word) - len(h) >= 4), None)
             if head is not None and word[len(head) :] in self.known:  # an apostrophe left out: « l'occitanie »
                 self._memo[word] = f"{head}'{word[len(head) :]}"
                 return self._memo[word]
