@@ -8,7 +8,7 @@ import re
 import threading
 import tomllib
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
@@ -35,6 +35,7 @@ _STATED_PERIOD = re.compile(
     r"\s+(?:jours?|semaines?|mois|ans|annees?|heures?|minutes?)\b"
 )
 _LETTERS = re.compile(r"[a-z]+")
+RECENT = 256  # questions whose reading is kept
 _READERS: dict[tuple[str, str, tuple[str, ...]], QueryReader] = {}  # the readers made, by knowledge and corpus
 _LOCK = threading.Lock()
 # Routing lexicon entries whose patterns hold words a question may misspell (knowledge/routing_lexicon.toml).
@@ -80,6 +81,7 @@ class QueryReader:
         self.lexicon = lexicon
         self.speller = speller
         self.entities = entities
+        self._recent: dict[str, Query] = {}  # the last questions read (the kiosk reads, then asks, the same text)
 
     @classmethod
     def load(cls, knowledge_dir: Path, corpus: Corpus | None = None, extra_words: Iterable[str] = ()) -> QueryReader:
@@ -115,7 +117,17 @@ class QueryReader:
         return cls(lexicon, Speller(sorted(corpus_words), preferred, lexicon.max_edits), entities)
 
     def read(self, text: str, previous: Answer | None = None) -> Query:
-        """The reading of a cleaned question (assistant.normalize.clean_input)."""
+        """The reading of a cleaned question (assistant.normalize.clean_input); a text read a moment ago is not
+        read again."""
+        query = self._recent.get(text)
+        if query is None:
+            query = self._read(text)
+            if len(self._recent) >= RECENT:
+                self._recent.clear()
+            self._recent[text] = query
+        return query if previous is None else replace(query, previous=previous)
+
+    def _read(self, text: str) -> Query:
         lexicon = self.lexicon
         respelled = respell(text, lexicon)
         normalized = expand_shorthand(respelled, lexicon)
@@ -137,7 +149,6 @@ class QueryReader:
             search=search_query(normalized, lexicon),
             own=search_query(asked, lexicon),
             definition=definition_term(asked),
-            previous=previous,
             folded=folded,
             operators=tuple(dict.fromkeys(operators)),
             places=tuple(dict.fromkeys(places)),
