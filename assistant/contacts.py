@@ -11,9 +11,9 @@ from pathlib import Path
 
 from assistant.errors import KnowledgeError
 from assistant.operators import Operator, load_operators, locate_operator_sources
+from assistant.query import Query, QueryReader
 from assistant.records import Answer, Citation
 from ingest.corpus import Corpus
-from ingest.facts import load_lexicon as load_figure_lexicon
 from ingest.text import fold
 
 
@@ -157,32 +157,34 @@ def channel_gaps(op: Operator, kinds: tuple[ContactKind, ...], wanted: tuple[str
 class ContactDesk:
     """Answers "adresse / téléphone / horaires / site de X ?" from the channels the documents state."""
 
-    def __init__(self, knowledge_dir: Path, corpus: Corpus) -> None:
+    def __init__(self, knowledge_dir: Path, corpus: Corpus, analyzer: QueryReader | None = None) -> None:
+        """analyzer: the question reader shared with the engines (the operators a question names are its reading's,
+        « conseil en évolution professionnelle » naming the service, not Réseau EVA); by default, the corpus' one."""
         self.kinds = load_contact_kinds(knowledge_dir)
         self.operators, _ = locate_operator_sources(load_operators(knowledge_dir), corpus)  # Router logs the lost
         self.corpus = corpus
-        # "conseil en évolution professionnelle" names the service, not Réseau EVA (alias "évolution professionnelle")
-        generic = sorted((p.replace("'", " ") for p in load_figure_lexicon(knowledge_dir).not_operator), key=len)
-        self._generic = re.compile("|".join(rf"(?<![a-z0-9]){re.escape(p)}(?![a-z0-9])" for p in reversed(generic)))
+        self.analyzer = analyzer or QueryReader.load(knowledge_dir, corpus)
 
-    def asked(self, question: str) -> tuple[list[ContactKind], list[Operator]]:
+    def asked(self, question: Query | str) -> tuple[list[ContactKind], list[Operator]]:
         """The contact kinds asked for and the operators named (both empty when not a contact question)."""
-        f = fold(question).replace("'", " ")
+        q = question if isinstance(question, Query) else self.analyzer.read(question)
+        f = fold(q.normalized).replace("'", " ")
         if _has(f, "combien") or _has(f, "nombre"):  # "combien de sites ?" asks a figure
             return [], []
         kinds = [k for k in self.kinds if any(_has(f, a) for a in k.ask)]
         kinds = [k for k in kinds if not k.general] or kinds
-        named = self._generic.sub(" ", f)
-        ops = [op for op in self.operators.values() if any(_has(named, a.replace("'", " ")) for a in op.aliases)]
-        if not kinds and any(asks_where(question, op.aliases) for op in ops):  # « où est … ? »: an address
+        ops = [op for op in self.operators.values() if op.id in q.operators]
+        if not kinds and any(asks_where(q.normalized, op.aliases) for op in ops):  # « où est … ? »: an address
             kinds = [k for k in self.kinds if k.name == "adresse"]
         return (kinds, ops) if kinds and ops else ([], [])
 
-    def answer(self, question: str) -> Answer | None:
+    def answer(self, question: Query | str) -> Answer | None:
         """The stated channels of the kind asked, or an honest "not in the documents"; None if not asked."""
-        kinds, ops = self.asked(question)
+        q = question if isinstance(question, Query) else self.analyzer.read(question)
+        kinds, ops = self.asked(q)
         if not kinds:
             return None
+        question = q.normalized
         if [k.name for k in kinds] == ["adresse"]:
             places = {op.id: place_in(question, op.aliases) for op in ops}
             if any(places.values()):

@@ -77,7 +77,7 @@ class Assistant:
         self.analyzer = analyzer
         self.router = router
         self.figures = figures
-        self.contacts = _contacts(settings, corpus)
+        self.contacts = _contacts(settings, corpus, analyzer)
 
     # -- loading -----------------------------------------------------------------------------
     @classmethod
@@ -177,7 +177,7 @@ class Assistant:
     def _answer(self, query: Query) -> Answer:
         text = query.text
         if self.contacts is not None:
-            contact = self.contacts.answer(query.normalized)
+            contact = self.contacts.answer(query)
             if contact is not None:
                 return contact
         if self.router is not None:
@@ -302,9 +302,9 @@ def build_index(settings: Settings, corpus: Corpus, encoder: Encoder, progress: 
     )
 
 
-def _contacts(settings: Settings, corpus: Corpus) -> ContactDesk | None:
+def _contacts(settings: Settings, corpus: Corpus, analyzer: QueryReader) -> ContactDesk | None:
     try:
-        return ContactDesk(settings.knowledge_dir, corpus)
+        return ContactDesk(settings.knowledge_dir, corpus, analyzer)
     except KnowledgeError as exc:
         log.warning("Questions de contact désactivées : %s", exc)
         return None

@@ -62,3 +62,12 @@ def test_asking_whether_an_operator_is_at_a_place_asks_where_it_is(
 
 def test_an_operator_at_a_place_without_asking_where_is_left_alone(desk: ContactDesk) -> None:
     assert desk.answer("Les agences Pôle emploi accompagnent-elles les demandeurs d'emploi handicapés ?") is None
+
+
+def test_the_operator_is_read_from_the_question_s_one_reading(desk: ContactDesk) -> None:
+    """The desk reads the operators of the question's reading: a typo in the name (« pole emlpoi »), the service
+    named in full (« conseil en évolution professionnelle ») not taken for Réseau EVA (alias « évolution
+    professionnelle »)."""
+    kinds, ops = desk.asked("site internet de pole emlpoi ?")
+    assert [op.id for op in ops] == ["pole_emploi"] and [k.name for k in kinds] == ["site"]
+    assert desk.asked("site internet du conseil en évolution professionnelle ?") == ([], [])

@@ -203,13 +203,13 @@ def typed(ctx: AppContext, kiosk: Kiosk, text: str) -> None:
     """
     tapped()
     st.session_state.pop(STEP, None)
-    normalized = ctx.assistant.analyzer.read(text).normalized
-    faq = kiosk.match(text, normalized)
+    query = ctx.assistant.analyzer.read(text)
+    faq = kiosk.match(text, query.normalized)
     answer = kiosk.faq_answer(faq.id) if faq is not None else None
     if answer is None:
         answer = answer_question(ctx.holder, text)
         desk = ctx.assistant.contacts
-        _, named = desk.asked(normalized) if desk is not None else ([], [])
+        _, named = desk.asked(query) if desk is not None else ([], [])
         if named and not answer.operators and answer.intent in ("passage", "abstain"):
             answer.operators = [OperatorChoice(op.id, op.name, "primary", "") for op in named]
     _add_turn(text, answer)
