@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 import threading
 import tomllib
-from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
@@ -36,7 +35,7 @@ _STATED_PERIOD = re.compile(
 )
 _LETTERS = re.compile(r"[a-z]+")
 RECENT = 256  # questions whose reading is kept
-_READERS: dict[tuple[str, str, tuple[str, ...]], QueryReader] = {}  # the readers made, by knowledge and corpus
+_READERS: dict[tuple[str, str], QueryReader] = {}  # the readers made, by knowledge and corpus
 _LOCK = threading.Lock()
 # Routing lexicon entries whose patterns hold words a question may misspell (knowledge/routing_lexicon.toml).
 _PATTERN_KEYS = ("patterns", "current", "none", "better_fit", "routing", "either", "not_routing")
@@ -68,10 +67,6 @@ class Query:
         clause (« pas cadre », « sans impact »), or right after it (« il bosse pas »)."""
         return self.negation.before(self.focus, start) or self.negation.after(self.focus, end)
 
-    def slots(self) -> dict[str, list]:
-        """What an elliptic follow-up may change: years, operators, places."""
-        return {"years": list(self.years), "operators": list(self.operators), "scopes": list(self.places)}
-
 
 class QueryReader:
     """The one analyzer of questions: the question lexicon (spellings, shorthand, rewrites, synonyms), one speller
@@ -84,23 +79,22 @@ class QueryReader:
         self._recent: dict[str, Query] = {}  # the last questions read (the kiosk reads, then asks, the same text)
 
     @classmethod
-    def load(cls, knowledge_dir: Path, corpus: Corpus | None = None, extra_words: Iterable[str] = ()) -> QueryReader:
+    def load(cls, knowledge_dir: Path, corpus: Corpus | None = None) -> QueryReader:
         """The reader of a corpus: its words are real words, never « corrected »; typos are corrected towards them
         and towards the lexicons' words (which win a tie). Made once per corpus and knowledge (the engines loaded
         apart, as tools and tests do, share it)."""
-        extra = tuple(extra_words)
-        key = (str(Path(knowledge_dir).resolve()), corpus.fingerprint if corpus else "", extra)
+        key = (str(Path(knowledge_dir).resolve()), corpus.fingerprint if corpus else "")
         if corpus is not None and not corpus.fingerprint:
-            return cls._make(knowledge_dir, corpus, extra)
+            return cls._make(knowledge_dir, corpus)
         with _LOCK:
             if key not in _READERS:
                 while len(_READERS) >= 4:
                     _READERS.pop(next(iter(_READERS)))
-                _READERS[key] = cls._make(knowledge_dir, corpus, extra)
+                _READERS[key] = cls._make(knowledge_dir, corpus)
             return _READERS[key]
 
     @classmethod
-    def _make(cls, knowledge_dir: Path, corpus: Corpus | None, extra_words: tuple[str, ...]) -> QueryReader:
+    def _make(cls, knowledge_dir: Path, corpus: Corpus | None) -> QueryReader:
         lexicon = load_lexicon(knowledge_dir)
         figure_lexicon = load_figure_lexicon(knowledge_dir)
         operators = load_operators(knowledge_dir)
@@ -112,7 +106,6 @@ class QueryReader:
             _routing_words(knowledge_dir / "routing_lexicon.toml")
             | _figure_words(figure_lexicon)
             | {w for op in operators.values() for a in op.aliases for w in _LETTERS.findall(fold(a))}
-            | set(extra_words)
         )
         return cls(lexicon, Speller(sorted(corpus_words), preferred, lexicon.max_edits), entities)
 

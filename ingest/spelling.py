@@ -16,6 +16,7 @@ from ingest.text import STOP_WORDS
 # [word length from, edits allowed], longest first: 1 edit from 5 letters, 2 from 9. Measured by
 # tests/test_routing_situations.py (the facts kept after one typo in every situation of the bank).
 MAX_EDITS: tuple[tuple[int, int], ...] = ((9, 2), (5, 1))
+MEMO = 50_000  # corrections kept (a kiosk open for months meets many words once)
 _WORD = re.compile(r"[a-z]+")
 # French elisions typed without their apostrophe: « loccitanie », « lapec », « dentrees », « quil ».
 _ELIDED = ("qu", "l", "d", "j", "n", "s", "c", "m", "t")
@@ -52,8 +53,7 @@ class Speller:
         if word not in self._memo:
             head = next((h for h in _ELIDED if word.startswith(h) and len(word) - len(h) >= 4), None)
             if head is not None and word[len(head) :] in self.known:  # an apostrophe left out: « l'occitanie »
-                self._memo[word] = f"{head}'{word[len(head) :]}"
-                return self._memo[word]
+                return f"{head}'{word[len(head) :]}"
             allowed = self.allowed(word)
             near: list = []
             if allowed and not word[0].isdigit() and not self._inflected(word):
@@ -63,6 +63,8 @@ class Speller:
             # Fewest edits first; among as few, the most letters in common (« demarchage » -> « demarche », not
             # « demarrage »), then the vocabulary's order (the lexicons' words first).
             best = min(near, key=lambda m: (m[1], -fuzz.ratio(word, m[0]), m[2]), default=None)
+            if len(self._memo) >= MEMO:
+                self._memo.clear()
             self._memo[word] = best[0] if best else word
         return self._memo[word]
 
