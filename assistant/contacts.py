@@ -14,7 +14,7 @@ from assistant.operators import Operator, load_operators, locate_operator_source
 from assistant.query import Query, QueryReader
 from assistant.records import Answer, Citation
 from ingest.corpus import Corpus
-from ingest.text import fold
+from ingest.text import fold, has
 
 
 @dataclass(frozen=True)
@@ -48,10 +48,6 @@ def load_contact_kinds(knowledge_dir: Path) -> tuple[ContactKind, ...]:
         except (KeyError, TypeError, re.error) as exc:
             raise KnowledgeError(f"{path}, [contact.{name}] : entrée invalide ({exc}).") from exc
     return tuple(kinds)
-
-
-def _has(folded: str, phrase: str) -> bool:
-    return re.search(rf"(?<![a-z0-9]){re.escape(phrase)}(?![a-z0-9])", folded) is not None
 
 
 # A question asking where an operator is: « où est / où sont / où se trouve / où trouver / où aller »
@@ -124,7 +120,7 @@ def place_in(question: str, aliases: tuple[str, ...]) -> str:
     elif not m and (m := re.search(_PLACE_LAST, folded)):
         preposition, found = m.group(1), m.group(2)
     kept = found.split()
-    if not kept or any(w in _NOT_PLACE for w in kept) or any(_has(found, a.replace("'", " ")) for a in aliases):
+    if not kept or any(w in _NOT_PLACE for w in kept) or any(has(found, a.replace("'", " ")) for a in aliases):
         return ""
     shown = {fold(w): w for w in words}
     return _SHOWN_PREPOSITION.get(preposition, "à") + " " + " ".join(_place_case(shown.get(w, w)) for w in kept)
@@ -167,11 +163,11 @@ class ContactDesk:
 
     def asked(self, question: Query | str) -> tuple[list[ContactKind], list[Operator]]:
         """The contact kinds asked for and the operators named (both empty when not a contact question)."""
-        q = question if isinstance(question, Query) else self.analyzer.read(question)
+        q = self.analyzer.of(question)
         f = fold(q.normalized).replace("'", " ")
-        if _has(f, "combien") or _has(f, "nombre"):  # "combien de sites ?" asks a figure
+        if has(f, "combien") or has(f, "nombre"):  # "combien de sites ?" asks a figure
             return [], []
-        kinds = [k for k in self.kinds if any(_has(f, a) for a in k.ask)]
+        kinds = [k for k in self.kinds if any(has(f, a) for a in k.ask)]
         kinds = [k for k in kinds if not k.general] or kinds
         ops = [op for op in self.operators.values() if op.id in q.operators]
         if not kinds and any(asks_where(q.normalized, op.aliases) for op in ops):  # « où est … ? »: an address
@@ -180,7 +176,7 @@ class ContactDesk:
 
     def answer(self, question: Query | str) -> Answer | None:
         """The stated channels of the kind asked, or an honest "not in the documents"; None if not asked."""
-        q = question if isinstance(question, Query) else self.analyzer.read(question)
+        q = self.analyzer.of(question)
         kinds, ops = self.asked(q)
         if not kinds:
             return None
@@ -235,7 +231,7 @@ class ContactDesk:
             place = places.get(op.id) or ""
             here = fold(place.split(" ", 1)[-1]) if place else ""
             channels = self._cite(op)
-            at_place = [(t, c) for t, c in channels if here and _has(_words_only(t), here)]
+            at_place = [(t, c) for t, c in channels if here and has(_words_only(t), here)]
             address = [(t, c) for t, c in at_place if any(p.search(fold(t)) for p in kind.evidence)]
             if address:
                 found += [(f"{op.name} : {t}", c) for t, c in address]

@@ -126,7 +126,7 @@ class Assistant:
         A definition question ("qu'est-ce que X ?") also weighs every passage holding X (a term named in
         many passages may be defined in none of the best ones), and the passages defining X come first.
         """
-        q = question if isinstance(question, Query) else self.analyzer.read(question)
+        q = self.analyzer.of(question)
         query = q.search
         index = self.index
         if spelled_out:

@@ -109,6 +109,10 @@ class QueryReader:
         )
         return cls(lexicon, Speller(sorted(corpus_words), preferred, lexicon.max_edits), entities)
 
+    def of(self, question: Query | str) -> Query:
+        """A question's reading: given, or read now (the engines accept either)."""
+        return question if isinstance(question, Query) else self.read(question)
+
     def read(self, text: str, previous: Answer | None = None) -> Query:
         """The reading of a cleaned question (assistant.normalize.clean_input); a text read a moment ago is not
         read again."""

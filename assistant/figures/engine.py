@@ -99,7 +99,7 @@ class FigureEngine:
 
     def query(self, question: Query | str) -> Query:
         """A question's reading: given, or made by the shared analyzer."""
-        return question if isinstance(question, Query) else self.analyzer.read(question)
+        return self.analyzer.of(question)
 
     def is_figure_question(self, question: Query | str) -> bool:
         """The lexicon's cues and the learned classifier agree (see detect.py). The classifier alone is right

@@ -104,7 +104,7 @@ class Router:
 
     def query(self, question: Query | str) -> Query:
         """A question's reading: given, or made by the shared analyzer."""
-        return question if isinstance(question, Query) else self.analyzer.read(question)
+        return self.analyzer.of(question)
 
     def extract(self, question: Query | str) -> Situation:
         """The caller's situation as the lexicon reads it in a question (the detector's signals)."""
