@@ -29,6 +29,16 @@ def test_maxsim_takes_each_question_token_best_match() -> None:
     assert sims[1] == pytest.approx(0.5, abs=1e-3)  # one matched (1), the other orthogonal (0)
 
 
+def test_maxsim_reads_rows_in_any_order_and_skips_empty_passages() -> None:
+    li = late()
+    tokens = PackedTokens.pack([unit([1, 0]), np.zeros((0, 2), dtype=np.float32), unit([0, 1], [1, 1])], li)
+    question = li.project(unit([0, 1]))
+    sims = li.maxsim(question, tokens, [2, 1, 0])
+    assert sims[0] == pytest.approx(1.0, abs=1e-3)
+    assert sims[1] == 0.0  # no token: no score
+    assert sims[2] == pytest.approx(0.0, abs=1e-3)
+
+
 def test_rescoring_reorders_the_first_passages_within_their_range_only() -> None:
     li = late(weight=0.8, depth=2)
     tokens = PackedTokens.pack([unit([0, 1]), unit([1, 0]), unit([1, 0])], li)

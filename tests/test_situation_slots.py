@@ -102,3 +102,23 @@ def test_a_follow_up_adds_to_the_situation(real_assistant) -> None:
     then = real_assistant.ask("et s'il a une RQTH ?", previous=first)
     assert then.intent in ("routing", "clarify")
     assert "cap_emploi" in [o.id for o in then.operators]
+
+
+def test_the_fast_tfidf_transform_is_scikit_learns_to_the_last_bit() -> None:
+    """learned.tfidf_transform replaces TfidfVectorizer.transform at answer time: same columns, same floats."""
+    import numpy as np
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from assistant.routing.cues import Cues
+    from assistant.routing.slots import vectorizers
+
+    bank = [b.text for b in load_bank(KNOWLEDGE)]
+    texts = [*bank[:300], "", "  ", "?!", "Élève à Montpellier, j'ai 17 ans"]
+    fitted = [v.fit(bank) for v in vectorizers(Cues.load(KNOWLEDGE))]
+    fitted.append(TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 3)).fit(bank))  # not sublinear
+    for v in fitted:
+        expected, got = v.transform(texts), learned.tfidf_transform(v, texts)
+        expected.sort_indices()
+        assert got.shape == expected.shape
+        assert np.array_equal(got.indptr, expected.indptr) and np.array_equal(got.indices, expected.indices)
+        assert np.array_equal(got.data, expected.data)

@@ -93,5 +93,5 @@ class FigureQuestionDetector:
     def probability(self, text: str) -> float:
         from scipy.sparse import hstack
 
-        x = hstack([v.transform([text]) for v in self.vectorizers]).tocsr()
+        x = hstack([learned.tfidf_transform(v, [text]) for v in self.vectorizers]).tocsr()
         return float(self.classifier.probability(x)[0])

@@ -176,7 +176,7 @@ def features(vectors: np.ndarray, lexical: np.ndarray, texts: list[str], fitted:
     from scipy.sparse import csr_matrix, hstack
 
     dense = np.hstack([np.atleast_2d(vectors), np.atleast_2d(lexical)]).astype(np.float64)
-    return hstack([csr_matrix(dense), *(v.transform(texts) for v in fitted)]).tocsr()
+    return hstack([csr_matrix(dense), *(learned.tfidf_transform(v, texts) for v in fitted)]).tocsr()
 
 
 # ---------------------------------------------------------------- the fitted slots
