@@ -62,6 +62,9 @@ UNIT_SUFFIX = {
 }
 
 
+DATE_UNITS = ("date", "day")  # a date's year, its day of the month (find_dates)
+
+
 @dataclass(frozen=True)
 class Quantity:
     """A number found in a text: its value, unit, and where it stands."""
@@ -78,6 +81,8 @@ class Quantity:
     @property
     def display(self) -> str:
         """French display of the number as written: '175 837', '9,76 %', '8,5/10', '1 sur 3'."""
+        if self.unit in DATE_UNITS:
+            return self.text  # « 1er janvier 2020 », « 15/09/21 »: as written
         text = display_number(self.number, self.unit, self.denominator, self.signed and self.value >= 0)
         return "- " + text if self.value < 0 else text
 
@@ -215,3 +220,54 @@ def format_value(value: float, unit: str = "count") -> str:
         if value >= 0
         else "-" + display_number(text.replace("-", ""), unit, written=False)
     )
+
+
+MONTHS = ("janvier", "fevrier", "mars", "avril", "mai", "juin", "juillet", "aout", "septembre", "octobre", "novembre",
+          "decembre")
+_MONTH = r"(janvier|f[ée]vrier|mars|avril|mai|juin|juillet|ao[ûu]t|septembre|octobre|novembre|d[ée]cembre)"
+_YEAR = r"(19[5-9]\d|20[0-4]\d)"
+# « 5 mars 2014 », « 1er janvier 2020 », « mars 2021 », « 15/09/21 », « 01/01/2020 », and a year alone
+_DATE = re.compile(
+    rf"(?<![\d/])(?:(?P<day>[0-3]?\d|1er)\s+)?(?P<month>{_MONTH})\s+{_YEAR.replace('(', '(?P<year>', 1)}(?![\d])"
+    r"|(?<![\d/.,])(?P<dd>[0-3]?\d)/(?P<mm>[01]?\d)/(?P<yy>\d{4}|\d{2})(?![\d/])"
+    rf"|(?<![\d/.,°-])(?<!n°\s)(?<!n°)(?P<alone>{_YEAR[1:-1]})(?![\d]|\s?[-–/]\s?\d|[.,]\d)",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class DateMention:
+    """A date written in a text: its year, and its month and day when written."""
+
+    text: str
+    start: int
+    end: int
+    year: int
+    month: int | None
+    day: int | None
+
+
+def find_dates(text: str) -> list[DateMention]:
+    """Dates of a text, in order: a day and month with their year, a month with its year, a numeric date, or a
+    year alone (not a decree number « 2019-1439 », not a range « 2021-2022 »)."""
+    out: list[DateMention] = []
+    for m in _DATE.finditer(text):
+        if m.group("month"):
+            month = MONTHS.index(fold_month(m.group("month"))) + 1
+            day = m.group("day")
+            year, d = int(m.group("year")), (1 if day and day.lower() == "1er" else int(day) if day else None)
+        elif m.group("dd"):
+            d, month, yy = int(m.group("dd")), int(m.group("mm")), m.group("yy")
+            year = int(yy) if len(yy) == 4 else 2000 + int(yy)
+            if not (1 <= month <= 12 and 1950 <= year <= 2049):
+                continue
+        else:
+            year, month, d = int(m.group("alone")), None, None
+        if d is not None and not 1 <= d <= 31:
+            continue
+        out.append(DateMention(m.group(0), m.start(), m.end(), year, month, d))
+    return out
+
+
+def fold_month(word: str) -> str:
+    return word.lower().replace("é", "e").replace("û", "u")

@@ -57,6 +57,18 @@ En 2022, en Occitanie, Pôle Emploi a enregistré **181 204** entrées en CEP.
 """
 
 
+DATES = """Rapport 2021 de suivi du CEP en Occitanie
+
+I. Historique
+
+Créée le 1er janvier 2020, Transitions Pro Occitanie est une association paritaire.
+
+Le conseil en évolution professionnelle a été instauré par la loi du 5 mars 2014.
+
+En 2021, en Occitanie, Pôle Emploi a enregistré **175 837** entrées en CEP.
+"""
+
+
 def engine_for(tmp_path_factory, docs: dict[str, str]) -> FigureEngine:
     """A figure engine over documents made in a temporary folder, with the model the ranker was fitted with:
     its similarities are features, a fake encoder's would be out of range."""
@@ -93,6 +105,28 @@ def engine(tmp_path_factory) -> FigureEngine:
 @pytest.fixture(scope="module")
 def two_years(tmp_path_factory) -> FigureEngine:
     return engine_for(tmp_path_factory, {"rapport-2021.txt": DOC, "rapport-2022.txt": REPORT_2022})
+
+
+@pytest.fixture(scope="module")
+def dated(tmp_path_factory) -> FigureEngine:
+    return engine_for(tmp_path_factory, {"rapport.txt": DATES})
+
+
+@pytest.mark.real
+def test_a_date_answers_when_a_year_or_a_day_is_asked_and_never_a_count(dated: FigureEngine) -> None:
+    a = dated.answer("En quelle année Transitions Pro Occitanie a-t-elle été créée ?", [])
+    assert a.intent == "figure" and a.figure is not None and a.figure.unit == "date" and shown(a)[0] == 2020
+    assert "1er janvier 2020" in a.citations[0].quote
+    assert dated.is_figure_question("le cep ca existe depuis quand")
+    d = dated.answer("Loi instaurant le CEP : quel jour de mars 2014 ?", [])
+    assert d.figure is not None and d.figure.unit == "day" and shown(d)[0] == 5
+    assert dated.parse("GTO 6 : date février 2022 ?").unit == "day"  # its year stated: the day is asked
+    assert dated.parse("Date de la loi instaurant le CEP ?").unit == "date"
+    # a date the question states is not the one it asks
+    stated = dated.answer("La loi du 5 mars 2014 a instauré quoi, en quelle année ?", [])
+    assert 2014 not in shown(stated)
+    count = dated.answer("Combien d'entrées en CEP pour Pôle emploi en 2021 ?", [])
+    assert shown(count)[0] == 175837 and 2021 not in shown(count) and 2020 not in shown(count)
 
 
 @pytest.mark.real

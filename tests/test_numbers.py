@@ -79,3 +79,17 @@ def test_digits_that_name_are_not_quantities() -> None:
     ):
         assert find_quantities(text) == [], text
     assert [q.value for q in find_quantities("de 16-25 ans, soit -12 % et 0,7 % par an")] == [16, 25, -12, 0.7]
+
+
+def test_dates_are_found_with_their_day_month_and_year() -> None:
+    from ingest.numbers import find_dates
+
+    def read(text: str) -> list[tuple[int, int | None, int | None]]:
+        return [(d.year, d.month, d.day) for d in find_dates(text)]
+
+    assert read("Créée le 1er janvier 2020, l'association") == [(2020, 1, 1)]
+    assert read("la loi du 5 mars 2014 et le décret n° 2019-1439 du 23 décembre 2019") == [(2014, 3, 5), (2019, 12, 23)]
+    assert read("version du 15/09/21, entrée en vigueur le 01/01/2020") == [(2021, 9, 15), (2020, 1, 1)]
+    assert read("En mars 2021, afin de") == [(2021, 3, None)]
+    assert read("depuis 2017 ; en 2021-2022, 3 500 entrées") == [(2017, None, None)]  # a range is no date
+    assert read("12 345 entrées, 45 jours") == []

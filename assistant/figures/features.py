@@ -13,6 +13,7 @@ from scipy import sparse
 from assistant.figures.parse import UNIT_FAMILIES, FigureAsk, QuestionReader, has
 from assistant.records import Hit
 from ingest.facts import Fact, years_in
+from ingest.numbers import DATE_UNITS
 from ingest.text import STOP_WORDS, clean_markup, fold, stem, tokens
 
 FEATURES = (
@@ -121,7 +122,7 @@ class FactView:
         self.paren: list[bool] = []
         self.near_scopes: list[set[str]] = []  # territories named in the number's clause
         self.lead_ops: list[set[str]] = []  # operators named before the number in its clause
-        per_sentence: dict[tuple[str, int, str], list[int]] = {}
+        per_sentence: dict[tuple[str, int, str, bool], list[int]] = {}
         for i, r in enumerate(self.rows):
             near = str(r.near)
             self.near.append(set(tokens(near)))
@@ -136,7 +137,8 @@ class FactView:
             self.around.append(fold(clean_markup(f"{r.sentence} {around}")))
             self.counted.append(counted_after(str(r.sentence), str(r.number_text)))
             self.ctx.append(set(tokens(str(r.context))))
-            per_sentence.setdefault((key[0], key[1], str(r.sentence)), []).append(i)
+            # a sentence's numbers, apart from its dates: a date is not a sibling that shares a number's words
+            per_sentence.setdefault((key[0], key[1], str(r.sentence), r.unit in DATE_UNITS), []).append(i)
             sentence = str(r.sentence)
             at = sentence.find(str(r.number_text))
             self.paren.append(at > 0 and sentence[:at].count("(") > sentence[:at].count(")"))
@@ -156,6 +158,7 @@ class FactView:
         self.ops = [set(f.operators) for f in facts]
         self.scopes = [set(f.scopes) for f in facts]
         self.years = [set(f.years) for f in facts]
+        self.stated_dates = [fold(r.number_text) if r.unit in DATE_UNITS else "\x00" for r in self.rows]
         # years named around a fact: its year may be one of them though extraction gave it another
         self.nearby_years = [set(years_in(f"{self.around[i]} {r.context}")) for i, r in enumerate(self.rows)]
         self.metrics = [reader.metrics_in(str(r.near)) for r in self.rows]
@@ -165,7 +168,8 @@ class FactView:
         self.caption_metrics = [
             reader.metrics_in(str(r.caption).split(" / ")[0]) if r.kind == "table" else frozenset() for r in self.rows
         ]
-        known = [f.year for f in facts if f.year is not None]
+        known = [f.year for f in facts if f.year is not None and f.unit not in DATE_UNITS]  # « à partir de 2024 » is
+        # a date, not the year of the newest figures
         self.newest_year = max(known) if known else None
         self.by_line: dict[tuple[str, int], list[int]] = {}
         for i, r in enumerate(self.rows):
@@ -240,8 +244,10 @@ class FactView:
         units = UNIT_FAMILIES.get(q.unit or "")
         if units is not None and r.unit not in units:
             return None
-        if units is None and r.unit == "years":
+        if units is None and r.unit in ("years", *DATE_UNITS):  # an age, a date: only when asked
             return None
+        if r.unit in DATE_UNITS and self.stated_dates[i] in q.folded:
+            return None  # a date the question states is not the one it asks (« depuis quand l'arrêté du 29 mars… »)
         evidence = self.reader.lexicon.unit_evidence.get(q.unit or "")
         if evidence and not any(has(self.around[i], w) for w in evidence):
             return None
@@ -254,7 +260,7 @@ class FactView:
                 out.append("region")
         elif q.scopes and not set(q.scopes) & self.scopes[i] and any(s.startswith("other:") for s in self.scopes[i]):
             out.append("region")
-        if q.years and self.years[i] and not (self.years[i] | self.nearby_years[i]) & set(q.years):
+        if q.unit != "date" and q.years and self.years[i] and not (self.years[i] | self.nearby_years[i]) & set(q.years):
             out.append("year")  # a year named around the number (caption, line before, headings) may be its own
         if q.metrics:
             fm, from_caption = self.metrics[i], False
@@ -311,7 +317,7 @@ class FactView:
             totals = [i for i in rows if self.a_total[i]]
             # "tous opérateurs confondus": the total of no single operator first
             rows = ([i for i in totals if not self.ops[i]] if q.all_operators else []) or totals or rows
-        if len(q.years) == 1:
+        if len(q.years) == 1 and q.unit != "date":  # a year asked is not one the question states
             year = q.years[0]
             rows = [i for i in rows if not self.a_years_span[i]]
             if any(self.a_year[i] == year for i in rows):

@@ -8,7 +8,7 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
-from assistant.query import Query
+from assistant.query import DATE_ASKED, Query
 from assistant.questions import acronyms
 from ingest.facts import Entities, Lexicon
 from ingest.operators import Operator
@@ -27,6 +27,8 @@ UNIT_FAMILIES: dict[str, set[str]] = {
     "months": {"months"},
     "duration": {"days", "minutes", "hours", "weeks", "months", "years"},
     "count": {"count"},
+    "day": {"day"},  # a date's day of the month (« quel jour ? »)
+    "date": {"date"},  # a date's year (« en quelle année ? », « depuis quand ? »)
 }
 RARE_UNITS = {"money", "km2", "score"}  # few numbers of these kinds: the unit itself is strong evidence
 _QUESTION_WORDS = {"combien", "quel", "quell", "nombr", "chiffr", "valeur", "etai", "etait", "etaient"}
@@ -83,7 +85,8 @@ class QuestionReader:
         self._cue_phrases = [w for w in lexicon.cues if " " in w] + list(lexicon.phrases)
         # Words that only say "a number, please": not what the number is about.
         self._ask_stems = set(_QUESTION_WORDS)
-        for w in [*lexicon.phrases, *[x for ws in lexicon.units.values() for x in ws]]:
+        # (not a date's words: « mars » of « jour de mars » is what « enquête de mars 2022 » is about)
+        for w in [*lexicon.phrases, *[x for unit, ws in lexicon.units.items() if unit not in DATE_ASKED for x in ws]]:
             self._ask_stems.update(tokens(w))
 
     def metrics_in(self, text: str) -> frozenset[int]:
@@ -95,7 +98,7 @@ class QuestionReader:
         """True for questions asking a number: combien, nombre, taux, part, moyenne, budget, "en %"..."""
         f = query.folded
         words = set(re.findall(r"[a-z0-9%€²]+", f)) | ({"%"} if "%" in f else set())
-        if words & self._cue_words or any(has(f, p) for p in self._cue_phrases):
+        if words & self._cue_words or any(has(f, p) for p in self._cue_phrases) or query.unit in DATE_ASKED:
             return True
         if any(has(f, w) for w in self.lexicon.open_words):
             return False
@@ -112,6 +115,8 @@ class QuestionReader:
         words weighted by their rarity in the corpus."""
         f, text = query.folded, query.folded
         ops, scopes, years, unit = list(query.operators), list(query.places), list(query.years), query.unit
+        if unit == "when":  # « GTO 6 : date février 2022 ? » asks the day; « date de la loi ? » its year
+            unit = "day" if years else "date"
         skip: set[str] = set(self._ask_stems)
         for op in ops:
             for a in self.operators[op].aliases:

@@ -9,6 +9,7 @@ from assistant.figures.decide import Choice, Decision
 from assistant.figures.parse import FigureAsk
 from assistant.records import Answer, Citation, Figure, FigureCandidate
 from ingest.facts import Fact
+from ingest.numbers import DATE_UNITS
 from ingest.operators import Operator
 from ingest.text import clean_markup
 
@@ -229,7 +230,7 @@ def value_of(r: Fact) -> float | int:
     value = r.value
     if r.unit == "ratio" and r.denominator:
         value = round(value / float(r.denominator), 4)
-    return int(value) if value.is_integer() and r.unit == "count" else value
+    return int(value) if value.is_integer() and r.unit in ("count", *DATE_UNITS) else value
 
 
 def clause_of(r: Fact) -> str:

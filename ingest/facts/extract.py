@@ -159,7 +159,10 @@ class _Extractor(TableFactsMixin, ProseFactsMixin):
     def add(self, *, q: Quantity, operators: list[str], scopes: list[str], years: list[int], **cols) -> None:
         row = dict(cols)
         row.update(
-            fact_id=content_id(cols["document"], str(cols["line"]), str(q.start), q.text, cols["sentence"]),
+            # a date gives two facts, its year and its day: the day's id has one more part, the others keep theirs
+            fact_id=content_id(
+                cols["document"], str(cols["line"]), str(q.start), q.text, cols["sentence"], *["day"][: q.unit == "day"]
+            ),
             value=q.value,
             unit=q.unit,
             number_text=q.text,

@@ -39,6 +39,7 @@ class Lexicon:
     totals: tuple[str, ...] = ()  # words asking (in a question) or stating (near a number) a total
     all_operators: tuple[str, ...] = ()  # words asking the total of all operators ("tous opérateurs confondus")
     changes: tuple[str, ...] = ()  # words asking or stating a change ("baisse", "progression")
+    named: tuple[str, ...] = ()  # names holding numbers ("1 jeune 1 solution"): their numbers are no figures
 
 
 def _strs(path: Path, data: dict, *keys: str) -> tuple[str, ...]:
@@ -104,6 +105,7 @@ def load_lexicon(knowledge_dir: Path) -> Lexicon:
         totals=_optional(path, data, "question", "total"),
         all_operators=_optional(path, data, "question", "all_operators"),
         changes=_optional(path, data, "question", "change"),
+        named=_optional(path, data, "qualifiers", "names"),
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-FACTS_VERSION = 21  # bump when extraction changes: it is part of the corpus fingerprint
+FACTS_VERSION = 23  # bump when extraction changes: it is part of the corpus fingerprint
 
 # Declared schemas: the saved tables always have these columns with these dtypes.
 FACT_COLUMNS: dict[str, str] = {

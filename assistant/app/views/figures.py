@@ -6,6 +6,7 @@ import streamlit as st
 
 from assistant.app import explorer, render
 from assistant.app.views.common import AppContext
+from ingest.numbers import DATE_UNITS
 
 
 def page(ctx: AppContext) -> None:
@@ -46,6 +47,8 @@ def page(ctx: AppContext) -> None:
         )
 
     facts = tables.facts
+    if facts is not None:  # the dates the engine answers « en quelle année ? » with are not figures to browse
+        facts = facts[~facts["unit"].isin(DATE_UNITS)]
     st.subheader("Tous les chiffres des documents")
     if facts is None or facts.empty:
         st.info("Aucun chiffre extrait des documents.")
