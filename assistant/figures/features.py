@@ -158,7 +158,6 @@ class FactView:
         self.ops = [set(f.operators) for f in facts]
         self.scopes = [set(f.scopes) for f in facts]
         self.years = [set(f.years) for f in facts]
-        self.stated_dates = [fold(r.number_text) if r.unit in DATE_UNITS else "\x00" for r in self.rows]
         # years named around a fact: its year may be one of them though extraction gave it another
         self.nearby_years = [set(years_in(f"{self.around[i]} {r.context}")) for i, r in enumerate(self.rows)]
         self.metrics = [reader.metrics_in(str(r.near)) for r in self.rows]
@@ -168,8 +167,7 @@ class FactView:
         self.caption_metrics = [
             reader.metrics_in(str(r.caption).split(" / ")[0]) if r.kind == "table" else frozenset() for r in self.rows
         ]
-        known = [f.year for f in facts if f.year is not None and f.unit not in DATE_UNITS]  # « à partir de 2024 » is
-        # a date, not the year of the newest figures
+        known = [f.year for f in facts if f.year is not None and f.unit not in DATE_UNITS]  # not « dès 2024 »
         self.newest_year = max(known) if known else None
         self.by_line: dict[tuple[str, int], list[int]] = {}
         for i, r in enumerate(self.rows):
@@ -200,6 +198,7 @@ class FactView:
         self.a_operator = np.array([f.operator for f in facts], dtype=object)
         self.a_op_own = np.array([f.operator_source in ("sentence", "table") for f in facts], dtype=bool)
         self.a_scope_own = np.array([f.scope_source in ("sentence", "table", "caption") for f in facts], dtype=bool)
+        self.stated_dates = [fold(r.number_text) if r.unit in DATE_UNITS else "\x00" for r in self.rows]
         self.a_year = np.array([np.nan if f.year is None else f.year for f in facts], dtype=np.float64)
         self.a_table = np.array([f.kind == "table" for f in facts], dtype=bool)
         self.a_percent = np.array([f.unit == "percent" for f in facts], dtype=bool)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from ingest.facts.comparison import build_comparison
+from ingest.facts.dates import DateFactsMixin
 from ingest.facts.entities import Context, Entities, years_in
 from ingest.facts.lexicon import load_lexicon
 from ingest.facts.prose import ProseFactsMixin, label_lines
@@ -32,7 +33,7 @@ from ingest.text import clean_markup, fold
 log = logging.getLogger(__name__)
 
 
-class _Extractor(TableFactsMixin, ProseFactsMixin):
+class _Extractor(TableFactsMixin, DateFactsMixin, ProseFactsMixin):
     """Every number of a corpus as a fact row, with what it is about; tables as DataFrames."""
 
     def __init__(self, corpus, knowledge_dir: Path) -> None:  # corpus: ingest.corpus.Corpus

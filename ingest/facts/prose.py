@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from ingest.facts.entities import YEAR, Context, Entities, years_in
 from ingest.facts.lexicon import Lexicon
-from ingest.numbers import Quantity, find_dates, find_quantities
+from ingest.numbers import Quantity, find_quantities
 from ingest.text import clean_markup, fold, sentences
 
 # How far after a number its clause may name its territory ("… des entrées en CEP tout opérateur confondu en
@@ -111,45 +111,7 @@ class ProseFactsMixin:
                 )
 
     def date_facts(self, name: str, doc, li, sent: str, sect: Context, kind: str, last_line: int | None) -> None:
-        """A fact per date of a sentence, unit « date » (its value: the year), and one more, unit « day » (its value:
-        the day of the month) when the day is written: what « en quelle année… », « quel jour… » ask."""
-        dates = find_dates(sent)
-        if not dates:
-            return
-        f_sent = fold(sent)
-        ops = list(dict.fromkeys([k for k, _, _ in self.entities.operator_mentions(f_sent)] + sect.operators))
-        for i, d in enumerate(dates):
-            before = sent[dates[i - 1].end if i else 0 : d.start]
-            after = sent[d.end : dates[i + 1].start if i + 1 < len(dates) else len(sent)]
-            near = f"{_own_before(before, bool(i))[-160:]}{d.text}{_own_after(after, before)[:160]}"
-            values = [("date", d.year)] + ([("day", d.day)] if d.day is not None else [])
-            for unit, value in values:
-                self.add(
-                    document=name,
-                    line=li.number,
-                    first_line=li.number,
-                    last_line=last_line or li.number,
-                    page=li.page,
-                    kind=kind,
-                    section=li.section,
-                    context=li.context,
-                    q=Quantity(float(value), unit, d.text, d.start, d.end, str(value)),
-                    sentence=sent,
-                    near=near.strip(),
-                    label=_label(before, after),
-                    operator=ops[0] if ops else "",
-                    operators=ops,
-                    operator_source="sentence" if ops else "",
-                    scope=sect.scope or "",
-                    scopes=[sect.scope] if sect.scope else [],
-                    scope_source="section" if sect.scope else "",
-                    years=[d.year],
-                    year_source="date",
-                    table="",
-                    row_label="",
-                    column="",
-                    caption="",
-                )
+        raise NotImplementedError  # dates.DateFactsMixin
 
     def _is_figure(self, sent: str, q: Quantity) -> bool:
         """False for years, dates, ordinals, ranges and numbers that name things ('niveau 6')."""
