@@ -137,8 +137,7 @@ class FactView:
             self.around.append(fold(clean_markup(f"{r.sentence} {around}")))
             self.counted.append(counted_after(str(r.sentence), str(r.number_text)))
             self.ctx.append(set(tokens(str(r.context))))
-            # a sentence's numbers, apart from its dates: a date is not a sibling that shares a number's words
-            per_sentence.setdefault((key[0], key[1], str(r.sentence), r.unit in DATE_UNITS), []).append(i)
+            per_sentence.setdefault((key[0], key[1], str(r.sentence), r.unit in DATE_UNITS), []).append(i)  # dates apart
             sentence = str(r.sentence)
             at = sentence.find(str(r.number_text))
             self.paren.append(at > 0 and sentence[:at].count("(") > sentence[:at].count(")"))
