@@ -137,7 +137,8 @@ class FactView:
             self.around.append(fold(clean_markup(f"{r.sentence} {around}")))
             self.counted.append(counted_after(str(r.sentence), str(r.number_text)))
             self.ctx.append(set(tokens(str(r.context))))
-            per_sentence.setdefault((key[0], key[1], str(r.sentence), r.unit in DATE_UNITS), []).append(i)  # dates apart
+            date = r.unit in DATE_UNITS  # a date is no sibling of its sentence's numbers
+            per_sentence.setdefault((key[0], key[1], str(r.sentence), date), []).append(i)
             sentence = str(r.sentence)
             at = sentence.find(str(r.number_text))
             self.paren.append(at > 0 and sentence[:at].count("(") > sentence[:at].count(")"))
@@ -161,8 +162,7 @@ class FactView:
         self.nearby_years = [set(years_in(f"{self.around[i]} {r.context}")) for i, r in enumerate(self.rows)]
         self.metrics = [reader.metrics_in(str(r.near)) for r in self.rows]
         self.sent_metrics = [reader.metrics_in(f"{r.sentence} {self.around[i]}") for i, r in enumerate(self.rows)]
-        # a caption's first line is the table's title; the paragraph above it may name other metrics
-        # ("les entrées, et non les bénéficiaires")
+        # a caption's first line is the table's title; the paragraph above may name others (« et non les bénéficiaires »)
         self.caption_metrics = [
             reader.metrics_in(str(r.caption).split(" / ")[0]) if r.kind == "table" else frozenset() for r in self.rows
         ]
