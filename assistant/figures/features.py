@@ -162,7 +162,7 @@ class FactView:
         self.nearby_years = [set(years_in(f"{self.around[i]} {r.context}")) for i, r in enumerate(self.rows)]
         self.metrics = [reader.metrics_in(str(r.near)) for r in self.rows]
         self.sent_metrics = [reader.metrics_in(f"{r.sentence} {self.around[i]}") for i, r in enumerate(self.rows)]
-        # a caption's first line is the table's title; the paragraph above may name others (« et non les bénéficiaires »)
+        # a caption's first line is the table's title; the paragraph above may name others (« et non les … »)
         self.caption_metrics = [
             reader.metrics_in(str(r.caption).split(" / ")[0]) if r.kind == "table" else frozenset() for r in self.rows
         ]
