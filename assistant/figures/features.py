@@ -201,6 +201,7 @@ class FactView:
         self.a_year = np.array([np.nan if f.year is None else f.year for f in facts], dtype=np.float64)
         self.a_table = np.array([f.kind == "table" for f in facts], dtype=bool)
         self.a_percent = np.array([f.unit == "percent" for f in facts], dtype=bool)
+        self.a_unit = np.array([f.unit for f in facts], dtype=object)
         self.a_counted = np.array(self.counted, dtype=object)
         self.a_decimal = np.array([bool(re.search(r"\d[.,]\d", str(r.number_text))) for r in self.rows], dtype=float)
         self.a_subset = np.array(
@@ -280,15 +281,12 @@ class FactView:
 
     def candidates(self, q: FigureAsk, hits: list[Hit], qvec: np.ndarray | None) -> Candidates:
         """Every fact that passes the hard filters, with its feature vector."""
-        hit_rank: dict[tuple[str, int], int] = {}
-        for rank, h in enumerate(hits[:8]):
-            span = h.chunk.lines or h.chunk.span  # a PDF's passage is cited by page: its lines are in span
-            if span:
-                for n in range(span[0], span[1] + 1):
-                    hit_rank.setdefault((h.chunk.document, n), rank)
+        hit_rank = hit_ranks(hits)
         rows: list[int] = []
         broken: list[tuple[int, list[str]]] = []
-        for i in range(len(self.rows)):
+        units = UNIT_FAMILIES.get(q.unit or "")  # the unit filter first, on all facts at once (then one by one)
+        fits = np.isin(self.a_unit, list(units)) if units is not None else ~np.isin(self.a_unit, ["years", *DATE_UNITS])
+        for i in np.flatnonzero(fits).tolist():
             v = self.violations(q, i)
             if v is None:
                 continue
@@ -343,6 +341,17 @@ class FactView:
             sub = self.words_in[field][:, [cols[k] for k in known]].toarray()
             out[:, known] = sub[rows]
         return out
+
+
+def hit_ranks(hits: list[Hit]) -> dict[tuple[str, int], int]:
+    """The rank of the first of the 8 best passages holding each (document, line)."""
+    out: dict[tuple[str, int], int] = {}
+    for rank, h in enumerate(hits[:8]):
+        span = h.chunk.lines or h.chunk.span  # a PDF's passage is cited by page: its lines are in span
+        if span:
+            for n in range(span[0], span[1] + 1):
+                out.setdefault((h.chunk.document, n), rank)
+    return out
 
 
 def facts_naming(facts: list[Fact], around: list[str], town: str) -> frozenset[int]:
