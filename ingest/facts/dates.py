@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ingest.facts.entities import Context, Entities
-from ingest.facts.prose import _label, _own_after, _own_before
+from ingest.facts.prose import IN_PROSE, _label, _own_after, _own_before, line_place
 from ingest.numbers import Quantity, find_dates
 from ingest.text import fold
 
@@ -31,14 +31,7 @@ class DateFactsMixin:
             values = [("date", d.year)] + ([("day", d.day)] if d.day is not None else [])
             for unit, value in values:
                 self.add(
-                    document=name,
-                    line=li.number,
-                    first_line=li.number,
-                    last_line=last_line or li.number,
-                    page=li.page,
-                    kind=kind,
-                    section=li.section,
-                    context=li.context,
+                    **line_place(name, li, kind, last_line),
                     q=Quantity(float(value), unit, d.text, d.start, d.end, str(value)),
                     sentence=sent,
                     near=near.strip(),
@@ -51,8 +44,5 @@ class DateFactsMixin:
                     scope_source="section" if sect.scope else "",
                     years=[d.year],
                     year_source="date",
-                    table="",
-                    row_label="",
-                    column="",
-                    caption="",
+                    **IN_PROSE,
                 )

@@ -21,6 +21,23 @@ _COMPARED_YEAR = re.compile(
 )
 
 
+IN_PROSE = {"table": "", "row_label": "", "column": "", "caption": ""}  # a fact of prose has no table cell
+
+
+def line_place(name: str, li, kind: str, last_line: int | None) -> dict:
+    """Where a fact of one line stands: its document, line (and where its text ends), page, kind and headings."""
+    return {
+        "document": name,
+        "line": li.number,
+        "first_line": li.number,
+        "last_line": last_line or li.number,
+        "page": li.page,
+        "kind": kind,
+        "section": li.section,
+        "context": li.context,
+    }
+
+
 class ProseFactsMixin:
     """Facts of numbers in sentences: clause, operators, territory and years (a part of extract._Extractor)."""
 
@@ -82,14 +99,7 @@ class ProseFactsMixin:
                 own = _own_before(before, bool(i), len(kept) > 1, after)[-160:]
                 near = f"{own}{q.text}{_own_after(after, before)[:160]}"
                 self.add(
-                    document=name,
-                    line=li.number,
-                    first_line=li.number,
-                    last_line=last_line or li.number,
-                    page=li.page,
-                    kind=kind,
-                    section=li.section,
-                    context=li.context,
+                    **line_place(name, li, kind, last_line),
                     q=q,
                     sentence=sent,
                     near=near.strip(),
@@ -104,10 +114,7 @@ class ProseFactsMixin:
                         dict.fromkeys([*self._nearest_years(sent, q, years, default_years, qs), *default_years])
                     ),
                     year_source=year_src,
-                    table="",
-                    row_label="",
-                    column="",
-                    caption="",
+                    **IN_PROSE,
                 )
 
     def date_facts(self, name: str, doc, li, sent: str, sect: Context, kind: str, last_line: int | None) -> None:
