@@ -29,6 +29,8 @@ NNBSP, NBSP = "\u202f", "\u00a0"
         (233, "233 jours", "days", f"233{NBSP}jours"),
         (6158, "", "count", f"6{NNBSP}158"),
         (57, "57", "count", "57"),
+        (2020, "1er janvier 2020", "date", "1er janvier 2020"),  # a date keeps its year whole
+        (5, "5 mars 2014", "day", "5 mars 2014"),
     ],
 )
 def test_figures_are_written_the_french_way(value: float, display: str, unit: str, shown: str) -> None:

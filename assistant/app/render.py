@@ -15,7 +15,7 @@ from typing import Any
 
 from assistant.citations import locator
 from assistant.records import Answer, Citation, Figure, OperatorChoice
-from ingest.numbers import format_value
+from ingest.numbers import DATE_UNITS, format_value
 from ingest.text import clean_markup
 
 # Any ASCII punctuation mark may be backslash-escaped in CommonMark; escaping those that build markup
@@ -341,6 +341,8 @@ HEADLINE_LABEL_CHARS = 110
 def french_figure(value: float | int | None, display: str = "", unit: str = "count") -> str:
     """A figure written the French way: « 62,59 % », « 1 742 » (narrow no-break spaces), « 1 jour »."""
     text = str(display or "").strip()
+    if unit in DATE_UNITS and text:
+        return text  # « 1er janvier 2020 », not « 2 020 »
     if not re.search(r"\d", text) and value is not None:
         text = format_value(float(value), unit)
     text = re.sub(r"(?<![\d.,])\d{1,3}(?:\.\d{3}){2,}(?![\d.,])", lambda m: m.group().replace(".", " "), text)
