@@ -127,6 +127,9 @@ def test_a_date_answers_when_a_year_or_a_day_is_asked_and_never_a_count(dated: F
     assert 2014 not in shown(stated)
     count = dated.answer("Combien d'entrées en CEP pour Pôle emploi en 2021 ?", [])
     assert shown(count)[0] == 175837 and 2021 not in shown(count) and 2020 not in shown(count)
+    asked = dated.parse("En quelle année le CEP a-t-il été évalué ?")  # the answer speaks of a date, not a figure
+    absent = dated.phraser.answer(asked, Decision("absent", [], 1.0, []))
+    assert absent.text == "Les documents ne donnent pas cette date."
 
 
 @pytest.mark.real

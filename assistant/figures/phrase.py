@@ -7,6 +7,7 @@ from dataclasses import replace
 
 from assistant.figures.decide import Choice, Decision
 from assistant.figures.parse import FigureAsk
+from assistant.query import DATE_ASKED
 from assistant.records import Answer, Citation, Figure, FigureCandidate
 from ingest.facts import Fact
 from ingest.numbers import DATE_UNITS
@@ -163,7 +164,8 @@ class Phraser:
 
     def _several(self, q: FigureAsk, choices: list[Choice]) -> Answer:
         cands, citations, lines = self._candidates(q, choices)
-        text = "Plusieurs chiffres correspondent, vérifiez lequel répond à votre question :\n" + "\n".join(lines)
+        several = "dates correspondent, vérifiez laquelle" if _date(q) else "chiffres correspondent, vérifiez lequel"
+        text = f"Plusieurs {several} répond à votre question :\n" + "\n".join(lines)
         fig = Figure(value=None, display="", unit=cands[0].unit, label="", candidates=cands)
         return Answer(
             question=q.text,
@@ -176,12 +178,13 @@ class Phraser:
 
     def _absent(self, q: FigureAsk, d: Decision) -> Answer:
         what = self._what_missing(q, d.missing)
-        text = f"Les documents ne donnent pas ce chiffre{what}."
+        text = f"Les documents ne donnent pas {'cette date' if _date(q) else 'ce chiffre'}{what}."
         citations: list[Citation] = []
         fig = None
         if d.choices:
             cands, citations, lines = self._candidates(q, d.choices)
-            lead = "Pour comparaison, ailleurs" if d.elsewhere else "Chiffres les plus proches"
+            lead = "Pour comparaison, ailleurs" if d.elsewhere else "Dates" if _date(q) else "Chiffres"
+            lead += "" if d.elsewhere else " les plus proches"
             text += f" {lead}, à titre de piste :\n" + "\n".join(lines)
             fig = Figure(value=None, display="", unit=cands[0].unit, label="", candidates=cands)
         return Answer(question=q.text, intent="abstain", text=text, citations=citations, figure=fig)
@@ -218,6 +221,11 @@ class Phraser:
         if section:
             bits.append(f"section « {section[:70]} »")
         return f" ({', '.join(bits)})" if bits else ""
+
+
+def _date(q: FigureAsk) -> bool:
+    """A date is asked (« en quelle année… ? », « quel jour… ? »): the answer speaks of dates, not figures."""
+    return q.unit in DATE_ASKED
 
 
 def operator_in_sentence(op: Operator) -> str:
