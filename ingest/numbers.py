@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ingest.text import fold
+
 # Any space a French text may put between digit groups (space, no-break, narrow no-break, thin).
 SPACES = " \u00a0\u202f\u2009"
 _SP = f"[{SPACES}]"
@@ -253,7 +255,7 @@ def find_dates(text: str) -> list[DateMention]:
     out: list[DateMention] = []
     for m in _DATE.finditer(text):
         if m.group("month"):
-            month = MONTHS.index(fold_month(m.group("month"))) + 1
+            month = MONTHS.index(fold(m.group("month"))) + 1
             day = m.group("day")
             year, d = int(m.group("year")), (1 if day and day.lower() == "1er" else int(day) if day else None)
         elif m.group("dd"):
@@ -267,7 +269,3 @@ def find_dates(text: str) -> list[DateMention]:
             continue
         out.append(DateMention(m.group(0), m.start(), m.end(), year, month, d))
     return out
-
-
-def fold_month(word: str) -> str:
-    return word.lower().replace("é", "e").replace("û", "u")

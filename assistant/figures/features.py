@@ -237,14 +237,15 @@ class FactView:
 
     # --- hard filters ------------------------------------------------------------------------------
 
-    def violations(self, q: FigureAsk, i: int) -> list[str] | None:
-        """What a fact breaks in the question (None: not even the unit fits, it is no candidate)."""
-        r = self.rows[i]
+    def unit_rows(self, q: FigureAsk) -> list[int]:
+        """The facts of the unit family asked, all at once; no unit asked: any but an age or a date."""
         units = UNIT_FAMILIES.get(q.unit or "")
-        if units is not None and r.unit not in units:
-            return None
-        if units is None and r.unit in ("years", *DATE_UNITS):  # an age, a date: only when asked
-            return None
+        fits = np.isin(self.a_unit, list(units)) if units is not None else ~np.isin(self.a_unit, ["years", *DATE_UNITS])
+        return np.flatnonzero(fits).tolist()
+
+    def violations(self, q: FigureAsk, i: int) -> list[str] | None:
+        """What a fact of the unit asked (unit_rows) breaks in the question (None: it is no candidate)."""
+        r = self.rows[i]
         if r.unit in DATE_UNITS and self.stated_dates[i] in q.folded:
             return None  # a date the question states is not the one it asks (« depuis quand l'arrêté du 29 mars… »)
         evidence = self.reader.lexicon.unit_evidence.get(q.unit or "")
@@ -284,9 +285,7 @@ class FactView:
         hit_rank = hit_ranks(hits)
         rows: list[int] = []
         broken: list[tuple[int, list[str]]] = []
-        units = UNIT_FAMILIES.get(q.unit or "")  # the unit filter first, on all facts at once (then one by one)
-        fits = np.isin(self.a_unit, list(units)) if units is not None else ~np.isin(self.a_unit, ["years", *DATE_UNITS])
-        for i in np.flatnonzero(fits).tolist():
+        for i in self.unit_rows(q):
             v = self.violations(q, i)
             if v is None:
                 continue

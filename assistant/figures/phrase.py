@@ -183,8 +183,8 @@ class Phraser:
         fig = None
         if d.choices:
             cands, citations, lines = self._candidates(q, d.choices)
-            lead = "Pour comparaison, ailleurs" if d.elsewhere else "Dates" if _date(q) else "Chiffres"
-            lead += "" if d.elsewhere else " les plus proches"
+            near = f"{'Dates' if _date(q) else 'Chiffres'} les plus proches"
+            lead = "Pour comparaison, ailleurs" if d.elsewhere else near
             text += f" {lead}, à titre de piste :\n" + "\n".join(lines)
             fig = Figure(value=None, display="", unit=cands[0].unit, label="", candidates=cands)
         return Answer(question=q.text, intent="abstain", text=text, citations=citations, figure=fig)

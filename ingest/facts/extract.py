@@ -9,7 +9,6 @@ from pathlib import Path
 import pandas as pd
 
 from ingest.facts.comparison import build_comparison
-from ingest.facts.dates import DateFactsMixin
 from ingest.facts.entities import Context, Entities, years_in
 from ingest.facts.lexicon import load_lexicon
 from ingest.facts.prose import ProseFactsMixin, label_lines
@@ -33,7 +32,7 @@ from ingest.text import clean_markup, fold
 log = logging.getLogger(__name__)
 
 
-class _Extractor(TableFactsMixin, DateFactsMixin, ProseFactsMixin):
+class _Extractor(TableFactsMixin, ProseFactsMixin):
     """Every number of a corpus as a fact row, with what it is about; tables as DataFrames."""
 
     def __init__(self, corpus, knowledge_dir: Path) -> None:  # corpus: ingest.corpus.Corpus
@@ -159,11 +158,10 @@ class _Extractor(TableFactsMixin, DateFactsMixin, ProseFactsMixin):
 
     def add(self, *, q: Quantity, operators: list[str], scopes: list[str], years: list[int], **cols) -> None:
         row = dict(cols)
+        day_part = ("day",) if q.unit == "day" else ()
         row.update(
             # a date gives two facts, its year and its day: the day's id has one more part, the others keep theirs
-            fact_id=content_id(
-                cols["document"], str(cols["line"]), str(q.start), q.text, cols["sentence"], *["day"][: q.unit == "day"]
-            ),
+            fact_id=content_id(cols["document"], str(cols["line"]), str(q.start), q.text, cols["sentence"], *day_part),
             value=q.value,
             unit=q.unit,
             number_text=q.text,

@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Sequence
+from typing import Any
 
 from ingest.facts.entities import YEAR, Context, Entities, years_in
 from ingest.facts.lexicon import Lexicon
-from ingest.numbers import Quantity, find_quantities
+from ingest.numbers import Quantity, find_dates, find_quantities
 from ingest.text import clean_markup, fold, sentences
 
 # How far after a number its clause may name its territory ("… des entrées en CEP tout opérateur confondu en
@@ -58,7 +59,8 @@ class ProseFactsMixin:
         kind = "list" if re.match(r"^\s*([-*•✓❖➤⇒]|\d+[.)]\s)", li.text.strip()) else "prose"
         sect = self.section_ctx(li.context, doc.info.year)
         for sent in sentences(text):
-            self.date_facts(name, doc, li, sent, sect, kind, last_line)
+            for row in date_rows(name, li, sent, sect, kind, last_line, self.entities):
+                self.add(**row)
             qs = find_quantities(sent)
             if not qs:
                 continue
@@ -116,9 +118,6 @@ class ProseFactsMixin:
                     year_source=year_src,
                     **IN_PROSE,
                 )
-
-    def date_facts(self, name: str, doc, li, sent: str, sect: Context, kind: str, last_line: int | None) -> None:
-        raise NotImplementedError  # dates.DateFactsMixin
 
     def _is_figure(self, sent: str, q: Quantity) -> bool:
         """False for years, dates, ordinals, ranges and numbers that name things ('niveau 6')."""
@@ -306,3 +305,40 @@ def label_lines(lines: list, k: int, table_lines: set[int], most: int = 3) -> li
         out.append(lines[j])
         j += 1
     return out
+
+
+def date_rows(
+    name: str, li, sent: str, sect: Context, kind: str, last_line: int | None, entities: Entities
+) -> list[dict[str, Any]]:
+    """A fact per date of a sentence, unit « date » (its value: the year), and one more, unit « day » (its value:
+    the day of the month) when the day is written."""
+    dates = find_dates(sent)
+    if not dates:
+        return []
+    ops = list(dict.fromkeys([k for k, _, _ in entities.operator_mentions(fold(sent))] + sect.operators))
+    rows: list[dict[str, Any]] = []
+    for i, d in enumerate(dates):
+        before = sent[dates[i - 1].end if i else 0 : d.start]
+        after = sent[d.end : dates[i + 1].start if i + 1 < len(dates) else len(sent)]
+        near = f"{_own_before(before, bool(i))[-160:]}{d.text}{_own_after(after, before)[:160]}"
+        values = [("date", d.year)] + ([("day", d.day)] if d.day is not None else [])
+        for unit, value in values:
+            rows.append(
+                {
+                    **line_place(name, li, kind, last_line),
+                    "q": Quantity(float(value), unit, d.text, d.start, d.end, str(value)),
+                    "sentence": sent,
+                    "near": near.strip(),
+                    "label": _label(before, after),
+                    "operator": ops[0] if ops else "",
+                    "operators": ops,
+                    "operator_source": "sentence" if ops else "",
+                    "scope": sect.scope or "",
+                    "scopes": [sect.scope] if sect.scope else [],
+                    "scope_source": "section" if sect.scope else "",
+                    "years": [d.year],
+                    "year_source": "date",
+                    **IN_PROSE,
+                }
+            )
+    return rows
