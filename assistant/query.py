@@ -30,7 +30,6 @@ UNIT_ORDER = (
     "years", "money", "km2", "score", "day", "days", "minutes", "hours", "months", "duration", "percent", "count",
     "date", "when",
 )
-DATE_ASKED = ("day", "date", "when")  # the units that ask a date (a date question is a figure question)
 # A period written in words states when, it does not ask for a duration (« jugent, six mois après, … »).
 _DATE = re.compile(r"\b\d{1,2}/\d{1,2}/\d{2,4}\b|\b\d{1,2}/0\d\b")
 _STATED_PERIOD = re.compile(
@@ -176,8 +175,8 @@ class QueryReader:
 
     @cached_property
     def _rate_base(self) -> re.Pattern[str]:
-        units = self.entities.lexicon.units if self.entities is not None else {}
-        words = {w for unit, ws in units.items() if unit not in DATE_ASKED for w in ws if w[:1].isalnum()}
+        measures = self.entities.lexicon.measure_words if self.entities is not None else ()
+        words = {w for w in measures if w[:1].isalnum()}
         unit_words = sorted(words, key=len, reverse=True)
         return re.compile(rf"(?:\b(?:au|aux|par)\s+|/\s?)(?:{'|'.join(map(re.escape, unit_words)) or '(?!)'})\b")
 

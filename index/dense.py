@@ -12,6 +12,8 @@ import numpy as np
 # against 15 to 30 ms for one question's embedding: the two meet near 270 000 vectors. Below that, HNSW only
 # lost recall (recall@10 against flat 0.22 on the benchmark's near-duplicate synthetic corpus at ×100).
 HNSW_MIN_VECTORS = 250_000
+HNSW_M = 32  # graph degree
+HNSW_EF_SEARCH = 64  # candidates visited a search
 
 
 class DenseIndex:
@@ -25,8 +27,8 @@ class DenseIndex:
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         dim = vectors.shape[1]
         if len(vectors) >= HNSW_MIN_VECTORS:
-            index: faiss.Index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
-            index.hnsw.efSearch = 64  # type: ignore[attr-defined]
+            index: faiss.Index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+            index.hnsw.efSearch = HNSW_EF_SEARCH  # type: ignore[attr-defined]
         else:
             index = faiss.IndexFlatIP(dim)
         index.add(vectors)

@@ -253,6 +253,11 @@ def format_table(report: dict[str, Any]) -> str:
                     f"HNSW {d['hnsw']['search_ms']['p50']:.2f} ms (rappel@10 {d['hnsw_recall@k']}, "
                     f"construction HNSW {d['hnsw']['build_s']:.1f} s)"
                 )
+                for g in d.get("grid", []):
+                    lines.append(
+                        f"      HNSW M={g['M']} efConstruction={g['efConstruction']} efSearch={g['efSearch']} : "
+                        f"rappel@10 {g['recall@k']}, {g['search_ms']['p50']:.2f} ms, construction {g['build_s']:.1f} s"
+                    )
     lines += ["", "Cibles (bruit : machine partagée)"]
     for name, t in report["targets"].items():
         verdict = "non mesuré" if t["holds"] is None else ("tenue" if t["holds"] else "NON tenue")

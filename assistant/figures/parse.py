@@ -8,9 +8,9 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
-from assistant.query import DATE_ASKED, Query
+from assistant.query import Query
 from assistant.questions import acronyms
-from ingest.facts import Entities, Lexicon
+from ingest.facts import DATE_ASKED, Entities, Lexicon
 from ingest.operators import Operator
 from ingest.text import STOP_WORDS, clean_markup, fold, has, stem, tokens, words
 
@@ -86,7 +86,7 @@ class QuestionReader:
         # Words that only say "a number, please": not what the number is about.
         self._ask_stems = set(_QUESTION_WORDS)
         # (not a date's words: « mars » of « jour de mars » is what « enquête de mars 2022 » is about)
-        for w in [*lexicon.phrases, *[x for unit, ws in lexicon.units.items() if unit not in DATE_ASKED for x in ws]]:
+        for w in [*lexicon.phrases, *lexicon.measure_words]:
             self._ask_stems.update(tokens(w))
 
     def metrics_in(self, text: str) -> frozenset[int]:

@@ -7,9 +7,8 @@ from dataclasses import replace
 
 from assistant.figures.decide import Choice, Decision
 from assistant.figures.parse import FigureAsk
-from assistant.query import DATE_ASKED
 from assistant.records import Answer, Citation, Figure, FigureCandidate
-from ingest.facts import Fact
+from ingest.facts import DATE_ASKED, Fact
 from ingest.numbers import DATE_UNITS
 from ingest.operators import Operator
 from ingest.text import clean_markup

@@ -9,7 +9,7 @@ record: a fact as the figure engine reads it (Fact, typed and frozen).
 from ingest.facts.comparison import build_comparison
 from ingest.facts.entities import Entities, years_in
 from ingest.facts.extract import extract_facts
-from ingest.facts.lexicon import LEXICON_FILE, Lexicon, load_lexicon
+from ingest.facts.lexicon import DATE_ASKED, LEXICON_FILE, Lexicon, load_lexicon
 from ingest.facts.record import Fact, facts_of
 from ingest.facts.schema import COMPARISON_COLUMNS, COMPARISON_METRICS, FACT_COLUMNS, FACTS_VERSION
 from ingest.facts.store import FactTables
@@ -18,6 +18,7 @@ from ingest.facts.tables import FactsFormatError, TableRecord, block_frame, find
 __all__ = [
     "COMPARISON_COLUMNS",
     "COMPARISON_METRICS",
+    "DATE_ASKED",
     "FACTS_VERSION",
     "FACT_COLUMNS",
     "LEXICON_FILE",

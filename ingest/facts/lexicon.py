@@ -11,6 +11,7 @@ from ingest.errors import KnowledgeError
 from ingest.text import fold
 
 LEXICON_FILE = "figure_lexicon.toml"
+DATE_ASKED = ("day", "date", "when")  # question units that ask a date ("when": the day or the year, see query.py)
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,11 @@ class Lexicon:
     all_operators: tuple[str, ...] = ()  # words asking the total of all operators ("tous opérateurs confondus")
     changes: tuple[str, ...] = ()  # words asking or stating a change ("baisse", "progression")
     named: tuple[str, ...] = ()  # names holding numbers ("1 jeune 1 solution"): their numbers are no figures
+
+    @property
+    def measure_words(self) -> tuple[str, ...]:
+        """The words of the units that measure something (not those asking a date)."""
+        return tuple(w for unit, ws in self.units.items() if unit not in DATE_ASKED for w in ws)
 
 
 def _strs(path: Path, data: dict, *keys: str) -> tuple[str, ...]:
