@@ -323,8 +323,9 @@ class HybridIndex:
             raise IndexUnavailable("Index incohérent (segments et vecteurs ne correspondent pas) : reconstruisez-le.")
         late = load_late(model_key(encoder))
         idx = cls(chunks, lexical, dense, encoder, dense_weight, units, fine, late_tokens, late)
-        if late is not None and idx.late is None and getattr(encoder, "gives_tokens", False):
+        if late is not None and idx.late is None and getattr(encoder, "gives_tokens", False) and not _too_many(chunks):
             # a projection refitted (or added) since the build: the passages' token vectors are made again
+            # (a corpus past LATE_MAX_PASSAGES never has them: rebuilding would not make them)
             raise IndexUnavailable("Index sans les vecteurs de mots de la projection actuelle : reconstruisez-le.")
         if fine.matrix is None or fine.matrix.shape[0] != len(idx.fine_rows):
             raise IndexUnavailable("Index incohérent (phrases et segments ne correspondent pas) : reconstruisez-le.")
@@ -415,7 +416,7 @@ def late_tokens_of(
     Above LATE_MAX_PASSAGES, none (their memory would outgrow the rest of the index)."""
     if late is None or not getattr(encoder, "gives_tokens", False):
         return None
-    if len(chunks) > LATE_MAX_PASSAGES:
+    if _too_many(chunks):
         log.warning("%d passages : sans relecture mot à mot (au-delà de %d).", len(chunks), LATE_MAX_PASSAGES)
         return None
     texts = [search_text(c) for c in chunks]
@@ -435,6 +436,11 @@ def late_tokens_of(
         if progress:
             progress("Calcul des embeddings (passages et leurs mots)", done, len(todo))
     return PackedTokens.pack([v for v in out if v is not None], late)
+
+
+def _too_many(chunks: list[Chunk]) -> bool:
+    """Past LATE_MAX_PASSAGES, an index has no token vectors (read at call time: tests lower it)."""
+    return len(chunks) > LATE_MAX_PASSAGES
 
 
 def _reusable_vectors(previous: HybridIndex | None) -> dict[str, np.ndarray]:

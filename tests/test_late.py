@@ -109,3 +109,21 @@ def test_tokens_come_with_the_chunks_embeddings_and_a_large_corpus_goes_without(
     assert len(vectors) == len({store.search_text(c) for c in chunks})  # embedded once, with their tokens
     monkeypatch.setattr(store, "LATE_MAX_PASSAGES", len(chunks) - 1)
     assert store.late_tokens_of(chunks, TokenEncoder(), projection) is None  # type: ignore[arg-type]
+
+
+def test_an_index_past_the_late_limit_loads_without_token_vectors(
+    monkeypatch: pytest.MonkeyPatch, corpus_dir: Path, tmp_path: Path
+) -> None:
+    """A corpus of more passages than LATE_MAX_PASSAGES is built without token vectors; loading it must not ask
+    for them again (it did: the load asked for a rebuild, which made none either, then failed)."""
+    from index import store
+    from ingest.corpus import load_corpus
+
+    chunks = load_corpus(corpus_dir).chunks
+    projection = LateInteraction(np.eye(8, 4, dtype=np.float32), 0.4, 30, "token-fake")
+    monkeypatch.setattr(store, "load_late", lambda key: projection)
+    monkeypatch.setattr(store, "LATE_MAX_PASSAGES", len(chunks) - 1)
+    folder = store.build_atomically(tmp_path / "index", chunks, TokenEncoder(), "fp", 0.35)  # type: ignore[arg-type]
+    index = store.HybridIndex.load(folder, TokenEncoder(), 0.35)  # type: ignore[arg-type]
+    assert index.late is None and index.late_tokens is None
+    assert len(index.chunks) == len(chunks)
