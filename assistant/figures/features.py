@@ -333,12 +333,20 @@ class FactView:
 
     def terms(self, field: int, terms: list[str], rows: list[int]) -> np.ndarray:
         """len(rows) × len(terms): 1 where the term is among the field's words of the fact."""
-        cols = [self.vocab.get(t, -1) for t in terms]
         out = np.zeros((len(rows), len(terms)), dtype=np.float64)
-        known = [k for k, c in enumerate(cols) if c >= 0]
-        if known and rows:
-            sub = self.words_in[field][:, [cols[k] for k in known]].toarray()
-            out[:, known] = sub[rows]
+        if not rows:
+            return out
+        m = self.words_in[field]  # csc: the facts holding word c are indices[indptr[c]:indptr[c + 1]]
+        asked = np.asarray(rows)
+        holds = np.zeros(m.shape[0], dtype=bool)
+        # (a column slice of the sparse matrix cost 0.3 ms a call; 80 dev questions make 581 calls)
+        for k, t in enumerate(terms):
+            c = self.vocab.get(t, -1)
+            if c >= 0:
+                facts = m.indices[m.indptr[c] : m.indptr[c + 1]]
+                holds[facts] = True
+                out[:, k] = holds[asked]
+                holds[facts] = False
         return out
 
 
