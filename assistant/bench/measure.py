@@ -345,7 +345,8 @@ def measure_corpus(
     """Build the index of settings.corpus_dir into settings.index_dir, then time and score answers.
 
     The model is loaded before the clock starts (its load is reported apart); the index is built
-    with `cache` when given (the largest scale points), answers always embed queries exactly.
+    with `cache` when given (the largest scale points), and the figure engine's fact texts too; answers always
+    embed queries exactly.
     `step` hears what is being done, and the build's progress every 10 % or 30 s.
     """
     say = step or (lambda _: None)
@@ -366,7 +367,8 @@ def measure_corpus(
     build_s = time.perf_counter() - started
 
     started = time.perf_counter()
-    query_encoder = MeteredEncoder(inner)
+    # the figure engine embeds its facts' texts at load: through the same cache (questions are always exact)
+    query_encoder = MeteredEncoder(inner, cache)
     assistant = Assistant.load(settings, encoder=query_encoder)
     load_s = time.perf_counter() - started
     unit_texts = unit_texts_of(assistant.index.chunks, assistant.index.units)
