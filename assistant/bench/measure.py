@@ -281,8 +281,10 @@ def quality_summary(report: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-HNSW_GRID = ((32, 40), (48, 200))  # (M, efConstruction) built; each searched at every efSearch below
-EF_SEARCH = (64, 128, 256, 512)
+# (M, efConstruction) built, each searched at every efSearch below. A richer graph (efConstruction 200) over the
+# ×100 corpus's 277 746 vectors did not finish building in 15 minutes on this 2-core machine: not in the grid.
+HNSW_GRID = ((32, 40),)
+EF_SEARCH = (64, 256, 1024)
 
 
 def dense_index_types(index: Any, queries: np.ndarray, k: int = 10) -> dict[str, Any]:
