@@ -7,12 +7,13 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-# A flat scan is exact; it stays the index until it costs more than embedding the question itself. Measured by
-# `cep-assistant bench --scale 100`: 4.6 ms for 41 800 vectors of 384 floats on 2 cores (0.11 µs a vector),
-# against 15 to 30 ms for one question's embedding: the two meet near 270 000 vectors. Below that, HNSW only
-# lost recall (recall@10 against flat 0.22 on the benchmark's near-duplicate synthetic corpus at ×100).
+# A flat scan is exact; it stays the index until it costs more than embedding the question itself. Measured on
+# the bench's ×100 corpus (277 746 vectors of 384 floats, one thread): 24.6 ms a search, against 15 to 30 ms for
+# one question's embedding. Past that, HNSW with the setting below, whose recall is poor there (recall@10 against
+# flat 0.25 at efSearch 64, 0.45 at 512; README, « Vitesse »): no setting reaching 0.95 was found.
 HNSW_MIN_VECTORS = 250_000
 HNSW_M = 32  # graph degree
+HNSW_EF_CONSTRUCTION = 40  # candidates visited while building (faiss's default)
 HNSW_EF_SEARCH = 64  # candidates visited a search
 
 
@@ -28,6 +29,7 @@ class DenseIndex:
         dim = vectors.shape[1]
         if len(vectors) >= HNSW_MIN_VECTORS:
             index: faiss.Index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+            index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION  # type: ignore[attr-defined]
             index.hnsw.efSearch = HNSW_EF_SEARCH  # type: ignore[attr-defined]
         else:
             index = faiss.IndexFlatIP(dim)

@@ -439,7 +439,7 @@ def late_tokens_of(
 
 
 def _too_many(chunks: list[Chunk]) -> bool:
-    """Past LATE_MAX_PASSAGES, an index has no token vectors (read at call time: tests lower it)."""
+    """Past LATE_MAX_PASSAGES, an index has no token vectors (built without them, loaded without asking)."""
     return len(chunks) > LATE_MAX_PASSAGES
 
 

@@ -245,7 +245,7 @@ def main() -> None:
     ap.add_argument("--save-examples", type=Path, help="also pickle the candidates of each question (for analysis)")
     ap.add_argument("--load-examples", type=Path, help="fit on candidates pickled by --save-examples (same code)")
     # The bank's train sections are fitted on by default. Measured out of fold by section on those 738 figure and
-    # 172 absent questions, against the ranker fitted without them (scripts/fit_figure_ranker.py history, 7 Dec):
+    # 172 absent questions, against the ranker fitted without them on the same candidates (7 Dec):
     # top-1 0.672 -> 0.668 and shown@3 0.802 -> 0.806 (equal), numbers stated right at 2 % wrong 0.286 -> 0.339,
     # absent questions caught at 10 % / 15 % / 22.6 % of answerable ones told absent: 0.51 / 0.66 / 0.78 ->
     # 0.65 / 0.71 / 0.80. (Long before, with other features, the bank had made the sealed sections read worse.)

@@ -256,7 +256,7 @@ def format_table(report: dict[str, Any]) -> str:
                 for g in d.get("grid", []):
                     lines.append(
                         f"      HNSW M={g['M']} efConstruction={g['efConstruction']} efSearch={g['efSearch']} : "
-                        f"rappel@10 {g['recall@k']}, {g['search_ms']['p50']:.2f} ms, construction {g['build_s']:.1f} s"
+                        f"rappel@10 {g['recall']}, {g['search_ms']['p50']:.2f} ms, construction {g['build_s']:.1f} s"
                     )
     lines += ["", "Cibles (bruit : machine partagée)"]
     for name, t in report["targets"].items():
