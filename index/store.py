@@ -157,7 +157,7 @@ class HybridIndex:
 
     def vectors_by_text(self) -> dict[str, np.ndarray]:
         """This index's vectors by embedded text hash, for reuse by the next build."""
-        vectors = self.dense.index.reconstruct_n(0, self.dense.size)
+        vectors = self.dense.vectors()
         texts = unit_texts_of(self.chunks, self.units)
         return {_text_key(t): v for t, v in zip(texts, vectors, strict=True)}
 
@@ -248,7 +248,7 @@ class HybridIndex:
         if not sentences:
             return {}
         vec = self.query_vector(text)
-        vectors = np.stack([self.dense.index.reconstruct(int(u)) for u in sentences])
+        vectors = self.dense.vectors(np.array(sentences))
         return {int(self.units[u, 1]): float(s) for u, s in zip(sentences, vectors @ vec, strict=True)}
 
     def query_vector(self, text: str) -> np.ndarray:

@@ -191,3 +191,32 @@ def test_reports_go_outside_the_source_tree_unless_asked(monkeypatch: pytest.Mon
     monkeypatch.setenv("CEP_BENCH_DIR", str(tmp_path / "b"))
     assert default_out() == tmp_path / "b" / "bench.json"
     assert PROJECT_ROOT not in default_out().parents
+
+
+def test_reused_variants_are_turned_from_their_template_by_a_measured_angle() -> None:
+    """A synthetic variant never copies its template's vector: the run measures how far real variants move and
+    turns the others by such an angle, the same for the same text."""
+    from assistant.bench.vectors import VectorCache
+
+    inner = HashEncoder()
+    base = "En Occitanie, la Mission Locale a reçu 3 jeunes en 2021."
+    template = inner.encode([base])[0]
+    cache = VectorCache(use_near=True)
+    cache.add(base, template)
+    variants = [f"En Bretagne, la Mission Locale a reçu {n} jeunes en {y}." for n in range(4, 40) for y in (2021, 2022)]
+    encoder = MeteredEncoder(inner, cache)
+    first = encoder.encode(variants[:4])  # nothing measured yet: these are embedded, and measured
+    assert np.allclose(first, inner.encode(variants[:4])) and len(cache.calibration) == 4
+    vectors = encoder.encode(variants[4:])
+    assert encoder.texts == len(cache.calibration) < len(variants) and cache.near_hits == len(variants) - encoder.texts
+    measured = {round(c, 4) for _, c in cache.calibration}
+    turned = [v for v, t in zip(vectors, variants[4:], strict=True) if not np.allclose(v, inner.encode([t])[0])]
+    assert len(turned) == cache.near_hits and all(round(float(v @ template), 4) in measured for v in turned)
+    assert all(abs(float(np.linalg.norm(v)) - 1) < 1e-5 for v in vectors)
+    assert not any(np.allclose(v, template) for v in turned)
+    assert np.array_equal(encoder.encode(variants[4:]), vectors)  # a text met again keeps its vector
+    again = VectorCache(use_near=True)
+    again.add(base, template)
+    rerun = MeteredEncoder(inner, again)
+    rerun.encode(variants[:4])
+    assert np.array_equal(rerun.encode(variants[4:]), vectors)  # the same run, the same vectors

@@ -266,8 +266,31 @@ def test_a_text_met_twice_is_embedded_once(corpus_dir: Path, fake_encoder: HashE
     twice = [*chunks, replace(chunks[0], id=chunks[0].id + "-bis")]
     index = HybridIndex.build(twice, Counting(), sentence_min_chars=0)
     assert len(seen) == len(set(seen)) < index.dense.size
-    vectors = index.dense.index.reconstruct_n(0, index.dense.size)
+    vectors = index.dense.vectors()
     assert (vectors[index.units_of(len(chunks))[0]] == vectors[index.units_of(0)[0]]).all()
+    # ... and held once by FAISS: a search finds both copies, with the same score
+    assert index.dense.distinct == len(set(seen)) == index.dense.size - len(index.units_of(0))
+    copy, original = index.units_of(len(chunks))[0], index.units_of(0)[0]
+    scores, units = index.dense.search(vectors[original], 3)
+    assert {copy, original} <= set(units[:2].tolist()) and scores[0] == scores[1]
+
+
+def test_the_dense_index_answers_in_units_and_keeps_them_on_disk(tmp_path: Path) -> None:
+    from index.dense import DenseIndex
+
+    rng = np.random.default_rng(0)
+    distinct = rng.standard_normal((5, 8)).astype(np.float32)
+    distinct /= np.linalg.norm(distinct, axis=1, keepdims=True)
+    vectors = distinct[[0, 1, 0, 2, 3, 1, 4]]  # units 0 and 2, 1 and 5 are copies
+    dense = DenseIndex.build(vectors)
+    assert (dense.size, dense.distinct) == (7, 5)
+    assert dense.rows.tolist() == [0, 1, 0, 2, 3, 1, 4]
+    scores, units = dense.search(distinct[1], 2)  # the two nearest distinct vectors, with their copies
+    assert units[:2].tolist() == [1, 5] and len(units) == len(scores) >= 3
+    assert np.allclose(dense.vectors(), vectors) and np.allclose(dense.vectors(np.array([5])), vectors[[5]])
+    dense.save(tmp_path / "dense.faiss")
+    again = DenseIndex.load(tmp_path / "dense.faiss")
+    assert again.rows.tolist() == dense.rows.tolist() and again.search(distinct[1], 2)[1].tolist() == units.tolist()
 
 
 def test_a_previous_index_from_other_code_is_embedded_again_not_a_failure(tmp_path, corpus_dir, fake_encoder) -> None:

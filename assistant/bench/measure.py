@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import random
 import resource
@@ -10,18 +9,18 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from assistant.bench.vectors import MeteredEncoder, VectorCache
 from assistant.evaluation import score, supports
 from assistant.normalize import clean_input
 from assistant.settings import PROJECT_ROOT, Settings
 from index.encoders import Encoder, resolve_model_path
 from index.queries import encode_queries
-from index.store import current_build, model_key, unit_texts_of
+from index.store import current_build, unit_texts_of
 
 Step = Callable[[str], None]
 
@@ -45,121 +44,6 @@ DEFAULT_QUESTIONS = (
     "Quels sont les deux niveaux du conseil en évolution professionnelle ?",
     "Quel temps fera-t-il à Toulouse ce week-end ?",
 )
-
-
-# -- encoders that count, and a cache for the largest scale points --------------------------------
-@dataclass
-class VectorCache:
-    """Embeddings by exact text hash, and by template key for near-duplicate synthetic chunks."""
-
-    exact: dict[str, np.ndarray] = field(default_factory=dict)
-    near: dict[str, np.ndarray] = field(default_factory=dict)
-    use_near: bool = False
-    exact_hits: int = 0
-    near_hits: int = 0
-
-    def add(self, text: str, vector: np.ndarray) -> None:
-        from ingest.synthetic import template_key
-
-        self.exact.setdefault(_digest(text), vector)
-        self.near.setdefault(_digest(template_key(text)), vector)
-
-    def get(self, text: str) -> np.ndarray | None:
-        vector = self.exact.get(_digest(text))
-        if vector is not None:
-            self.exact_hits += 1
-            return vector
-        if self.use_near:
-            from ingest.synthetic import template_key
-
-            vector = self.near.get(_digest(template_key(text)))
-            if vector is not None:
-                self.near_hits += 1
-        return vector
-
-    def save(self, path: Path) -> None:
-        keys = list(self.exact)
-        near_keys = list(self.near)
-        np.savez(
-            path,
-            exact_keys=np.array(keys),
-            exact=np.stack([self.exact[k] for k in keys]) if keys else np.zeros((0, 1), np.float32),
-            near_keys=np.array(near_keys),
-            near=np.stack([self.near[k] for k in near_keys]) if near_keys else np.zeros((0, 1), np.float32),
-        )
-
-    @classmethod
-    def load(cls, path: Path, use_near: bool) -> VectorCache:
-        data = np.load(path)
-        exact = dict(zip(data["exact_keys"].tolist(), data["exact"], strict=True))
-        near = dict(zip(data["near_keys"].tolist(), data["near"], strict=True))
-        return cls(exact, near, use_near)
-
-
-def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-class MeteredEncoder:
-    """Wraps an encoder: counts texts embedded and seconds spent; may look vectors up in a cache first.
-
-    It passes on the inner encoder's fingerprint, query side and token vectors, so an index built through it
-    is the index the application would build (and loads without a rebuild).
-    """
-
-    def __init__(self, inner: Encoder, cache: VectorCache | None = None) -> None:
-        self.inner = inner
-        self.name = inner.name
-        self.fingerprint = model_key(inner)
-        self.cache = cache
-        self.texts = 0
-        self.seconds = 0.0
-
-    @property
-    def dim(self) -> int:
-        return self.inner.dim
-
-    @property
-    def prompts(self) -> dict[str, str]:
-        return dict(getattr(self.inner, "prompts", {}) or {})
-
-    def encode_query(self, texts: list[str]) -> np.ndarray:
-        started = time.perf_counter()
-        vectors = encode_queries(self.inner, texts)
-        self.seconds += time.perf_counter() - started
-        self.texts += len(texts)
-        return vectors
-
-    @property
-    def gives_tokens(self) -> bool:
-        return bool(getattr(self.inner, "gives_tokens", False))
-
-    def encode_with_tokens(self, texts: list[str], query: bool) -> tuple[np.ndarray, list[np.ndarray]]:
-        """The inner encoder's embeddings with token vectors (late interaction), metered like the rest."""
-        started = time.perf_counter()
-        out = self.inner.encode_with_tokens(texts, query)  # type: ignore[attr-defined]
-        self.seconds += time.perf_counter() - started
-        self.texts += len(texts)
-        return out  # type: ignore[no-any-return]
-
-    def encode(self, texts: list[str]) -> np.ndarray:
-        if self.cache is None:
-            return self._embed(texts)
-        found = [self.cache.get(t) for t in texts]
-        todo = [i for i, v in enumerate(found) if v is None]
-        if todo:
-            fresh = self._embed([texts[i] for i in todo])
-            for i, vector in zip(todo, fresh, strict=True):
-                found[i] = vector
-                self.cache.add(texts[i], vector)
-        return np.stack(found).astype(np.float32) if found else np.zeros((0, self.dim), np.float32)  # type: ignore[arg-type]
-
-    def _embed(self, texts: list[str]) -> np.ndarray:
-        started = time.perf_counter()
-        vectors = self.inner.encode(texts)
-        self.seconds += time.perf_counter() - started
-        self.texts += len(texts)
-        return vectors
 
 
 # -- measurements ----------------------------------------------------------------------------
@@ -281,37 +165,38 @@ def quality_summary(report: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-# efSearch values tried on the product's graph (index/dense.py: M, efConstruction). A richer graph (efConstruction
-# 200) over the ×100 corpus's 277 746 vectors did not finish building in 15 minutes on this 2-core machine.
-EF_SEARCH = (64, 256, 1024)
+# efSearch values tried on the product's graph (index/dense.py: M, efConstruction).
+EF_SEARCH = (128, 256, 512)
 
 
 def dense_index_types(index: Any, queries: np.ndarray, k: int = 10) -> dict[str, Any]:
-    """Flat inner product against HNSW on the same vectors: build, search and recall@k of the product's graph at
-    each efSearch of EF_SEARCH; "hnsw" is the product's own setting (index/dense.py)."""
+    """Flat inner product against HNSW on the same distinct vectors: build, search and recall@k of the product's
+    graph at each efSearch of EF_SEARCH; "hnsw" is the product's own setting (index/dense.py). "recall" counts
+    the exact top-k found; "recall_by_score" counts as found any vector as close as the k-th exact one (ties)."""
     import faiss
 
     from index.dense import HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH, HNSW_M
 
-    n, dim = index.dense.size, index.dense.dim
+    n, dim = index.dense.distinct, index.dense.dim
     vectors = index.dense.index.reconstruct_n(0, n)
     queries = np.ascontiguousarray(queries, dtype=np.float32)
-    out: dict[str, Any] = {"vectors": n, "queries": len(queries), "grid": []}
+    out: dict[str, Any] = {"vectors": n, "units": index.dense.size, "queries": len(queries), "grid": []}
 
-    def search(built: Any) -> tuple[list[np.ndarray], dict[str, float]]:
-        times, rows = [], []
+    def search(built: Any) -> tuple[list[np.ndarray], list[np.ndarray], dict[str, float]]:
+        times, rows, scores = [], [], []
         for q in queries:
             started = time.perf_counter()
-            _, r = built.search(q.reshape(1, -1), min(k, n))
+            s, r = built.search(q.reshape(1, -1), min(k, n))
             times.append((time.perf_counter() - started) * 1000)
             rows.append(r[0])
-        return rows, percentiles(times)
+            scores.append(s[0])
+        return rows, scores, percentiles(times)
 
     started = time.perf_counter()
     flat = faiss.IndexFlatIP(dim)
     flat.add(vectors)
     out["flat"] = {"build_s": round(time.perf_counter() - started, 3)}
-    truth, out["flat"]["search_ms"] = search(flat)
+    truth, truth_scores, out["flat"]["search_ms"] = search(flat)
     started = time.perf_counter()
     built = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
     built.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
@@ -319,12 +204,16 @@ def dense_index_types(index: Any, queries: np.ndarray, k: int = 10) -> dict[str,
     build_s = round(time.perf_counter() - started, 3)
     for ef in sorted({*EF_SEARCH, HNSW_EF_SEARCH}):
         built.hnsw.efSearch = ef
-        rows, ms = search(built)
-        pairs = zip(rows, truth, strict=True)
-        overlaps = [len(set(h.tolist()) & set(f.tolist())) / max(len(f), 1) for h, f in pairs]
+        rows, scores, ms = search(built)
+        by_id = [len(set(h.tolist()) & set(f.tolist())) / max(len(f), 1) for h, f in zip(rows, truth, strict=True)]
+        by_score = [
+            float((s >= t[-1] - 1e-6).sum()) / max(len(t), 1) if len(t) else 1.0
+            for s, t in zip(scores, truth_scores, strict=True)
+        ]
         point: dict[str, Any] = {"M": HNSW_M, "efConstruction": HNSW_EF_CONSTRUCTION, "efSearch": ef}
         point["build_s"], point["search_ms"] = build_s, ms
-        point["recall"] = round(float(np.mean(overlaps)), 4) if overlaps else None
+        point["recall"] = round(float(np.mean(by_id)), 4) if by_id else None
+        point["recall_by_score"] = round(float(np.mean(by_score)), 4) if by_score else None
         out["grid"].append(point)
     out["hnsw"] = next(g for g in out["grid"] if g["efSearch"] == HNSW_EF_SEARCH)
     out["hnsw_recall@k"] = out["hnsw"]["recall"]
@@ -375,7 +264,7 @@ def measure_corpus(
     if vectors_out is not None:
         saved = VectorCache()
         index = assistant.index
-        vectors = index.dense.index.reconstruct_n(0, index.dense.size)
+        vectors = index.dense.vectors()
         for text, vector in zip(unit_texts, vectors, strict=True):
             saved.add(text, vector)
         saved.save(vectors_out)
@@ -399,6 +288,7 @@ def measure_corpus(
         "build_ms_per_chunk": round(1000 * build_s / max(chunks, 1), 2),
         "embedded_texts": builder.texts,
         "dense_vectors": int(assistant.index.dense.size),  # one per chunk, and one per sentence of long chunks
+        "dense_distinct": int(assistant.index.dense.distinct),  # what FAISS holds: a vector met twice, once
         "distinct_texts": len(set(unit_texts)),  # a text met twice is embedded once
         "embed_chunks_per_s": round(builder.texts / builder.seconds, 1) if builder.seconds else None,
         "load_s": round(load_s, 2),
@@ -413,10 +303,14 @@ def measure_corpus(
             "embedded": builder.texts,
             "exact_cache_hits": cache.exact_hits,
             "near_duplicate_reused": cache.near_hits,
+            "calibration_texts": len(cache.calibration),
+            "calibration_mean_cos": round(float(np.mean([c for _, c in cache.calibration])), 4)
+            if cache.calibration
+            else None,
             "note": (
                 "vecteurs réutilisés : un segment synthétique dont le texte, région, opérateur et chiffres "
-                "masqués, égale celui d'un segment déjà calculé reprend son vecteur ; les questions sont "
-                "toujours encodées exactement"
+                "masqués, égale celui d'un segment déjà calculé part de son vecteur, tourné de l'angle mesuré "
+                "sur des variantes calculées exactement ; les questions sont toujours encodées exactement"
             ),
         }
     if gold:

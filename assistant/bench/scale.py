@@ -15,14 +15,15 @@ from assistant.bench.measure import (
     DEFAULT_QUESTIONS,
     SCALE_LATENCY_BUDGET_S,
     Step,
-    VectorCache,
     dense_index_types,
     measure_corpus,
     peak_rss_mb,
 )
+from assistant.bench.vectors import VectorCache
 from assistant.evaluation import read_jsonl
 from assistant.settings import PROJECT_ROOT, Settings
 from index.encoders import make_encoder
+from index.queries import encode_queries
 
 # -- scale -------------------------------------------------------------------------------------
 STEP_PREFIX = "[étape] "  # a worker's progress line on its stderr
@@ -134,6 +135,6 @@ def _worker(job_file: str) -> None:
         settings, gold, inner, cache, Path(job["vectors_out"]), SCALE_LATENCY_BUDGET_S, _tell_parent
     )
     questions = [g["question"] for g in gold] or list(DEFAULT_QUESTIONS)
-    result["dense_types"] = dense_index_types(assistant.index, inner.encode(questions))
+    result["dense_types"] = dense_index_types(assistant.index, encode_queries(inner, questions))
     result["peak_rss_mb"] = peak_rss_mb()
     Path(job["result"]).write_text(json.dumps(result, ensure_ascii=False), encoding="utf-8")
