@@ -304,3 +304,24 @@ def test_a_previous_index_from_other_code_is_embedded_again_not_a_failure(tmp_pa
     assert _reusable_vectors(previous) == {}
     rebuilt = HybridIndex.build(chunks, fake_encoder, previous=previous)
     assert rebuilt.dense.size == previous.dense.size
+
+
+def test_past_the_flat_limit_the_dense_index_is_an_hnsw_graph_of_distinct_vectors(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import faiss
+
+    import index.dense as dense_module
+
+    monkeypatch.setattr(dense_module, "HNSW_MIN_VECTORS", 100)
+    rng = np.random.default_rng(1)
+    distinct = rng.standard_normal((300, 16)).astype(np.float32)
+    distinct /= np.linalg.norm(distinct, axis=1, keepdims=True)
+    vectors = np.concatenate([distinct, distinct[:50]])  # 50 copies
+    dense = dense_module.DenseIndex.build(vectors)
+    assert isinstance(dense.index, faiss.IndexHNSWFlat) and (dense.size, dense.distinct) == (350, 300)
+    assert dense.index.hnsw.efSearch == dense_module.HNSW_EF_SEARCH
+    scores, units = dense.search(distinct[7], 5)
+    assert units[:2].tolist() == [7, 307] and scores[0] == scores[1]
+    dense.save(tmp_path / "dense.faiss")
+    assert dense_module.DenseIndex.load(tmp_path / "dense.faiss").search(distinct[7], 5)[1].tolist() == units.tolist()

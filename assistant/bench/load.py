@@ -14,7 +14,9 @@ from typing import Any
 from assistant.bench.measure import percentiles
 
 ASKERS = 4
-MAX_QUESTIONS = 80  # per condition: enough for a p95, short enough for the bench (4 conditions)
+# per condition. With 80, the p95 is the 4th slowest answer: three runs back to back on a quiet machine read the
+# busy ratio 2.29 and 3.48 (8 Dec); with dev + dev2's 245 it is the 13th (2.47 / 2.92 / 3.90), about 40 s in all.
+MAX_QUESTIONS = 250
 BUSY_LOOP = "while True:\n    pass\n"
 
 

@@ -243,7 +243,9 @@ def format_table(report: dict[str, Any]) -> str:
                 v = p["vectors"]
                 lines.append(
                     f"    * vecteurs : {v['embedded']} calculés, {v['exact_cache_hits']} identiques réutilisés, "
-                    f"{v['near_duplicate_reused']} quasi-doublons réutilisés ; construction complète estimée "
+                    f"{v['near_duplicate_reused']} quasi-doublons tournés de l'angle mesuré sur "
+                    f"{v.get('calibration_texts', 0)} (cosinus moyen {v.get('calibration_mean_cos')}) ; "
+                    "construction complète estimée "
                     f"{p['projected_full_build_s']:.0f} s ({p['projected_full_build_s_per_document']:.2f} s/doc)"
                 )
             d = p.get("dense_types")
@@ -256,7 +258,8 @@ def format_table(report: dict[str, Any]) -> str:
                 for g in d.get("grid", []):
                     lines.append(
                         f"      HNSW M={g['M']} efConstruction={g['efConstruction']} efSearch={g['efSearch']} : "
-                        f"rappel@10 {g['recall']}, {g['search_ms']['p50']:.2f} ms, construction {g['build_s']:.1f} s"
+                        f"rappel@10 {g['recall']} (au score : {g.get('recall_by_score')}), "
+                        f"{g['search_ms']['p50']:.2f} ms, construction {g['build_s']:.1f} s"
                     )
     lines += ["", "Cibles (bruit : machine partagée)"]
     for name, t in report["targets"].items():
