@@ -42,8 +42,8 @@ class DenseIndex:
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         seen: dict[bytes, int] = {}
         rows = np.fromiter((seen.setdefault(v.tobytes(), len(seen)) for v in vectors), np.int64, len(vectors))
-        first = np.unique(rows, return_index=True)[1]
-        distinct = vectors[np.sort(first)] if len(seen) < len(vectors) else vectors
+        # rows are numbered in order of first meeting: their first units come in unit order
+        distinct = vectors[np.unique(rows, return_index=True)[1]] if len(seen) < len(vectors) else vectors
         dim = vectors.shape[1]
         if len(distinct) >= HNSW_MIN_VECTORS:
             index: faiss.Index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
@@ -77,8 +77,6 @@ class DenseIndex:
         found_ok = found >= 0
         scores, found = scores[found_ok], found[found_ok]
         counts = self._starts[found + 1] - self._starts[found]
-        if counts.size and counts.max() == 1 and counts.min() == 1:
-            return scores, self._units[self._starts[found]]
         offsets = np.repeat(self._starts[found] - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
         return np.repeat(scores, counts), self._units[offsets]
 

@@ -46,24 +46,13 @@ class VectorCache:
         self.exact.setdefault(_digest(text), vector)
         self.near.setdefault(_digest(template_key(text)), vector)
 
-    def get(self, text: str) -> np.ndarray | None:
-        """The text's own vector, else (when reusing) its template's as is."""
-        vector = self.exact.get(_digest(text))
-        if vector is not None:
-            self.exact_hits += 1
-            return vector
-        return self.template(text)
-
-    def template(self, text: str, counted: bool = True) -> np.ndarray | None:
+    def template(self, text: str) -> np.ndarray | None:
         """The vector of an embedded text with the same template key (when reusing)."""
         if not self.use_near:
             return None
         from ingest.synthetic import template_key
 
-        vector = self.near.get(_digest(template_key(text)))
-        if vector is not None and counted:
-            self.near_hits += 1
-        return vector
+        return self.near.get(_digest(template_key(text)))
 
     def measures(self, text: str) -> bool:
         """Whether this reused text is embedded exactly to measure how far variants move."""
@@ -160,7 +149,7 @@ class MeteredEncoder:
             if vector is not None:
                 cache.exact_hits += 1
             else:
-                template = cache.template(text, counted=False)
+                template = cache.template(text)
                 if template is not None:
                     (measured if cache.measures(text) else templates)[i] = template
             found.append(vector)
